@@ -1,0 +1,37 @@
+#include "model/arch.h"
+
+#include "model/model_error.h"
+
+namespace retinanet {
+
+namespace {
+
+const ArchSpec kArchs[] = {
+    // torchvision.models.detection.retinanet_resnet50_fpn
+    {"retinanet_resnet50_fpn", BlockType::kBottleneck, {3, 4, 6, 3}, {64, 128, 256, 512}, 64, 256, true, false, 4},
+    // torchvision.models.detection.retinanet_resnet50_fpn_v2
+    {"retinanet_resnet50_fpn_v2", BlockType::kBottleneck, {3, 4, 6, 3}, {64, 128, 256, 512}, 64, 256, false, true, 4},
+};
+
+}  // namespace
+
+std::array<int, 3> ArchSpec::returned_channels() const {
+  const int e = block_expansion();
+  return {stage_planes[1] * e, stage_planes[2] * e, stage_planes[3] * e};
+}
+
+const ArchSpec& find_arch(const std::string& name) {
+  for (const ArchSpec& arch : kArchs)
+    if (arch.name == name) return arch;
+  std::string known;
+  for (const std::string& n : known_arch_names()) known += (known.empty() ? "" : ", ") + n;
+  throw ModelError("unknown architecture '" + name + "' (known: " + known + ")");
+}
+
+std::vector<std::string> known_arch_names() {
+  std::vector<std::string> names;
+  for (const ArchSpec& arch : kArchs) names.push_back(arch.name);
+  return names;
+}
+
+}  // namespace retinanet

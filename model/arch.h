@@ -1,0 +1,32 @@
+// The architectures the detector knows, as data: adding a backbone is adding a row to the table in arch.cpp.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace retinanet {
+
+enum class BlockType { kBasic, kBottleneck };  // torchvision.models.resnet.BasicBlock / Bottleneck
+
+struct ArchSpec {
+  std::string name;
+  BlockType block;
+  std::array<int, 4> blocks_per_stage;  // layer1..layer4
+  std::array<int, 4> stage_planes;      // `planes` of each stage (64, 128, 256, 512 in torchvision's ResNets)
+  int stem_channels;                    // conv1 output channels
+  int fpn_channels;                     // FPN and head width
+  bool p6_from_p5;                      // LastLevelP6P7: P6 from P5 (v1) or from C5 (v2)
+  bool head_group_norm;                 // GroupNorm(32) after each head conv (v2)
+  int head_convs;                       // convs before the class and box predictors
+
+  int block_expansion() const { return block == BlockType::kBottleneck ? 4 : 1; }
+  // Output channels of C3, C4, C5 (layer2..layer4).
+  std::array<int, 3> returned_channels() const;
+};
+
+// Throws ModelError listing the known names when `name` is not one of them.
+const ArchSpec& find_arch(const std::string& name);
+std::vector<std::string> known_arch_names();
+
+}  // namespace retinanet

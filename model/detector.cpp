@@ -1,0 +1,138 @@
+#include "model/detector.h"
+
+#include <torch/cuda.h>
+#include <torch/utils.h>
+
+#include <map>
+#include <thread>
+
+#include "model/anchors.h"
+#include "model/model_error.h"
+#include "model/postprocess.h"
+#include "model/retinanet.h"
+#include "model/safetensors.h"
+#include "model/transform.h"
+
+namespace retinanet {
+
+namespace {
+
+torch::Device choose_device(const std::string& name) {
+  if (name == "auto" || name.empty()) return torch::cuda::is_available() ? torch::Device("cuda:0") : torch::kCPU;
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available())
+      throw ModelError("device '" + name + "' requested but " +
+                       (torch::hasCUDA() ? std::string("no CUDA device is present")
+                                         : std::string("this build's LibTorch has no CUDA support "
+                                                       "(build against a CUDA LibTorch with -Dtorch_dir=...)")));
+    torch::Device device = name == "cuda" ? torch::Device("cuda:0") : torch::Device(torch::kCUDA, 0);
+    if (name != "cuda") {
+      try {
+        device = torch::Device(name);
+      } catch (const c10::Error&) {
+        throw ModelError("device '" + name + "' is not of the form cuda:N");
+      }
+    }
+    if (device.index() >= static_cast<int>(torch::cuda::device_count()))
+      throw ModelError("device '" + name + "' does not exist: " + std::to_string(torch::cuda::device_count()) +
+                       " CUDA device(s) present");
+    return device;
+  }
+  throw ModelError("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
+}
+
+void apply_overrides(ModelConfig& config, const DetectorOptions& o) {
+  if (o.min_size > 0) config.min_size = o.min_size;
+  if (o.max_size > 0) config.max_size = o.max_size;
+  if (o.score_threshold >= 0) config.score_thresh = o.score_threshold;
+  if (o.nms_threshold >= 0) config.nms_thresh = o.nms_threshold;
+  if (o.max_detections > 0) config.detections_per_img = o.max_detections;
+  if (o.topk_candidates > 0) config.topk_candidates = o.topk_candidates;
+  if (config.score_thresh > 1 || config.nms_thresh > 1)
+    throw ModelError("score and NMS thresholds must lie in [0, 1]");
+}
+
+}  // namespace
+
+struct Detector::Impl {
+  ModelConfig config;
+  torch::Device device{torch::kCPU};
+  RetinaNet net{nullptr};
+  std::vector<torch::Tensor> cell_anchors;
+  // Grid anchors per padded input size; a stream keeps one size, so this holds one entry in practice.
+  std::map<std::pair<int64_t, int64_t>, std::vector<torch::Tensor>> anchor_cache;
+};
+
+Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl>()) {
+  const std::string path = options.weights.empty() ? default_model_path() : options.weights;
+  if (path.empty()) throw ModelError("no model given and this build has no embedded default model");
+  impl_->device = choose_device(options.device);
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads > 0) torch::set_num_threads(threads);
+
+  TensorFile file = read_safetensors(path);
+  ModelConfig config;
+  try {
+    config = ModelConfig::from_metadata(file.metadata);
+    find_arch(config.arch);
+  } catch (const ModelError& e) {
+    throw ModelError(path + ": " + e.what());
+  }
+  impl_->net = RetinaNet(config);
+  impl_->net->load_tensors(file.tensors, path);
+  impl_->net->fold_batch_norm();
+  impl_->net->to(impl_->device);
+  apply_overrides(config, options);
+  impl_->config = config;
+  impl_->cell_anchors = make_cell_anchors(config);
+}
+
+Detector::~Detector() = default;
+
+const ModelConfig& Detector::config() const { return impl_->config; }
+
+std::string Detector::device() const { return impl_->device.str(); }
+
+std::vector<Detection> Detector::detect(const ImageView& image) {
+  c10::InferenceMode inference;
+  Impl& d = *impl_;
+  const torch::Tensor pixels = image_to_tensor(image).to(d.device);
+  const NetworkInput input = prepare_input(pixels, d.config.image_mean, d.config.image_std, d.config.min_size,
+                                           d.config.max_size);
+  HeadOutputs out = d.net->forward(input.batch);
+
+  const std::pair<int64_t, int64_t> padded{input.batch.size(2), input.batch.size(3)};
+  auto cached = d.anchor_cache.find(padded);
+  if (cached == d.anchor_cache.end()) {
+    if (d.anchor_cache.size() > 8) d.anchor_cache.clear();
+    cached = d.anchor_cache.emplace(padded, make_grid_anchors(d.cell_anchors, padded.first, padded.second, out.grid_sizes))
+                 .first;
+  }
+  std::vector<torch::Tensor> logits, deltas;
+  for (size_t l = 0; l < out.class_logits.size(); ++l) {
+    logits.push_back(out.class_logits[l][0]);
+    deltas.push_back(out.box_deltas[l][0]);
+  }
+  const PostprocessOptions post{d.config.score_thresh, d.config.nms_thresh, d.config.detections_per_img,
+                                d.config.topk_candidates};
+  RawDetections raw = postprocess_detections(logits, deltas, cached->second, input.resized_h, input.resized_w, post);
+  const torch::Tensor boxes =
+      rescale_boxes(raw.boxes, {input.resized_h, input.resized_w}, {image.height, image.width}).contiguous();
+
+  std::vector<Detection> detections(boxes.size(0));
+  const float* b = boxes.data_ptr<float>();
+  for (size_t i = 0; i < detections.size(); ++i) {
+    Detection& det = detections[i];
+    det.label = static_cast<int>(raw.labels[i].item<int64_t>());
+    det.name = d.config.label_name(det.label);
+    det.score = raw.scores[i].item<float>();
+    det.x1 = b[4 * i];
+    det.y1 = b[4 * i + 1];
+    det.x2 = b[4 * i + 2];
+    det.y2 = b[4 * i + 3];
+  }
+  return detections;
+}
+
+}  // namespace retinanet

@@ -1,0 +1,57 @@
+// The detector core's public interface: a model file in, detections per frame out. This header pulls in no
+// LibTorch, so GStreamer elements and tools that include it compile quickly.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/image.h"
+
+namespace retinanet {
+
+struct Detection {
+  int label = 0;
+  std::string name;
+  float score = 0;
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // in the frame's pixels
+};
+
+// Zero or negative values mean "the model file's setting".
+struct DetectorOptions {
+  std::string weights;            // empty: the embedded default model
+  std::string device = "auto";    // auto, cpu, cuda, cuda:N
+  int min_size = 0;
+  int max_size = 0;
+  float score_threshold = -1;
+  float nms_threshold = -1;
+  int max_detections = 0;
+  int topk_candidates = 0;
+  int threads = 0;                // LibTorch intra-op threads; 0: every core
+};
+
+class Detector {
+ public:
+  // Loads and checks the model; throws ModelError with a message naming the file and the reason.
+  explicit Detector(const DetectorOptions& options);
+  ~Detector();
+  Detector(const Detector&) = delete;
+  Detector& operator=(const Detector&) = delete;
+
+  // Detections on one frame, by decreasing score, boxes in the frame's pixels. Throws ModelError on a bad frame.
+  std::vector<Detection> detect(const ImageView& image);
+
+  // The model's settings with the options' overrides applied.
+  const ModelConfig& config() const;
+  std::string device() const;  // "cpu", "cuda:0", ...
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Where the embedded default model is, or an empty string when this build has none.
+std::string default_model_path();
+
+}  // namespace retinanet

@@ -1,0 +1,61 @@
+#include "model/fpn.h"
+
+#include <torch/nn/functional/upsampling.h>
+#include <torch/nn/init.h>
+#include <torch/nn/modules/container/sequential.h>
+
+namespace retinanet {
+
+namespace nn = torch::nn;
+
+namespace {
+
+// FeaturePyramidNetwork and LastLevelP6P7 initialise every conv with kaiming_uniform_(a=1) and a zero bias.
+nn::Conv2d fpn_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
+  nn::Conv2d conv(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2));
+  nn::init::kaiming_uniform_(conv->weight, 1);
+  nn::init::constant_(conv->bias, 0);
+  return conv;
+}
+
+}  // namespace
+
+FpnImpl::FpnImpl(const ArchSpec& arch) : p6_from_p5_(arch.p6_from_p5) {
+  const int64_t out = arch.fpn_channels;
+  nn::ModuleList inner_blocks, layer_blocks;
+  for (int in : arch.returned_channels()) {
+    inner_.push_back(fpn_conv(in, out, 1, 1));
+    layer_.push_back(fpn_conv(out, out, 3, 1));
+    // Conv2dNormActivation without norm or activation: a Sequential holding only the conv, hence ".0".
+    inner_blocks->push_back(nn::Sequential(inner_.back()));
+    layer_blocks->push_back(nn::Sequential(layer_.back()));
+  }
+  register_module("inner_blocks", inner_blocks);
+  register_module("layer_blocks", layer_blocks);
+  const int64_t p6_in = p6_from_p5_ ? out : arch.returned_channels()[2];
+  auto extra = std::make_shared<nn::Module>();
+  p6_ = extra->register_module("p6", fpn_conv(p6_in, out, 3, 2));
+  p7_ = extra->register_module("p7", fpn_conv(out, out, 3, 2));
+  register_module("extra_blocks", extra);
+}
+
+std::vector<torch::Tensor> FpnImpl::forward(const std::array<torch::Tensor, 3>& c) {
+  namespace F = torch::nn::functional;
+  std::vector<torch::Tensor> p(3);
+  torch::Tensor last_inner = inner_[2](c[2]);
+  p[2] = layer_[2](last_inner);
+  for (int idx = 1; idx >= 0; --idx) {
+    torch::Tensor lateral = inner_[idx](c[idx]);
+    torch::Tensor top_down = F::interpolate(
+        last_inner, F::InterpolateFuncOptions().size(std::vector<int64_t>{lateral.size(2), lateral.size(3)}).mode(torch::kNearest));
+    last_inner = lateral.add_(top_down);
+    p[idx] = layer_[idx](last_inner);
+  }
+  torch::Tensor p6 = p6_(p6_from_p5_ ? p[2] : c[2]);
+  torch::Tensor p7 = p7_(torch::relu(p6));
+  p.push_back(p6);
+  p.push_back(p7);
+  return p;
+}
+
+}  // namespace retinanet

@@ -1,0 +1,29 @@
+// torchvision.ops.FeaturePyramidNetwork on C3-C5 with the LastLevelP6P7 extra block: P3-P7 of `fpn_channels`.
+// Parameter names equal torchvision's (`inner_blocks.0.0.weight`, `extra_blocks.p6.bias`, ...).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+
+#include <array>
+#include <vector>
+
+#include "model/arch.h"
+
+namespace retinanet {
+
+class FpnImpl : public torch::nn::Module {
+ public:
+  explicit FpnImpl(const ArchSpec& arch);
+  // C3, C4, C5 -> P3 .. P7, each [N, fpn_channels, H/2^l, W/2^l]
+  std::vector<torch::Tensor> forward(const std::array<torch::Tensor, 3>& c);
+
+ private:
+  std::vector<torch::nn::Conv2d> inner_, layer_;  // the 1x1 laterals and 3x3 outputs, C3 first
+  torch::nn::Conv2d p6_{nullptr}, p7_{nullptr};
+  bool p6_from_p5_;
+};
+TORCH_MODULE(Fpn);
+
+}  // namespace retinanet

@@ -1,0 +1,54 @@
+#include "model/head.h"
+
+#include <torch/nn/init.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <cmath>
+
+namespace retinanet {
+
+namespace nn = torch::nn;
+
+SubnetImpl::SubnetImpl(const ArchSpec& arch, int64_t num_anchors, int64_t outputs_per_anchor,
+                       const std::string& predictor_name, double predictor_bias)
+    : outputs_per_anchor_(outputs_per_anchor) {
+  const int64_t c = arch.fpn_channels;
+  nn::ModuleList conv_list;
+  for (int i = 0; i < arch.head_convs; ++i) {
+    // Conv2dNormActivation: the conv has a bias only when no norm follows it.
+    nn::Conv2d conv(nn::Conv2dOptions(c, c, 3).padding(1).bias(!arch.head_group_norm));
+    nn::init::normal_(conv->weight, 0.0, 0.01);
+    if (conv->bias.defined()) nn::init::constant_(conv->bias, 0);
+    nn::Sequential block(conv);
+    if (arch.head_group_norm) block->push_back(nn::GroupNorm(nn::GroupNormOptions(32, c)));
+    block->push_back(nn::ReLU(nn::ReLUOptions(true)));
+    conv_list->push_back(block);
+    conv_.push_back(block);
+  }
+  register_module("conv", conv_list);
+  predictor_ = nn::Conv2d(nn::Conv2dOptions(c, num_anchors * outputs_per_anchor, 3).padding(1));
+  nn::init::normal_(predictor_->weight, 0.0, 0.01);
+  nn::init::constant_(predictor_->bias, predictor_bias);
+  register_module(predictor_name, predictor_);
+}
+
+torch::Tensor SubnetImpl::forward(const torch::Tensor& features) {
+  torch::Tensor out = features;
+  for (auto& block : conv_) out = block->forward(out);
+  out = predictor_(out);
+  const int64_t n = out.size(0), h = out.size(2), w = out.size(3);
+  // Permute output from (N, A * K, H, W) to (N, HWA, K).
+  return out.view({n, -1, outputs_per_anchor_, h, w}).permute({0, 3, 4, 1, 2}).reshape({n, -1, outputs_per_anchor_});
+}
+
+HeadImpl::HeadImpl(const ArchSpec& arch, int64_t num_anchors, int64_t num_classes) {
+  // RetinaNetClassificationHead: prior probability 0.01 for every class at the start of training.
+  const double prior_probability = 0.01;
+  classification = register_module(
+      "classification_head",
+      Subnet(arch, num_anchors, num_classes, "cls_logits", -std::log((1 - prior_probability) / prior_probability)));
+  regression = register_module("regression_head", Subnet(arch, num_anchors, 4, "bbox_reg", 0.0));
+}
+
+}  // namespace retinanet

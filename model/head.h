@@ -1,0 +1,39 @@
+// torchvision's RetinaNetHead: the classification and box-regression subnets, shared across P3-P7.
+// Parameter names equal torchvision's (`classification_head.conv.0.0.weight`, `regression_head.bbox_reg.bias`).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+
+#include <vector>
+
+#include "model/arch.h"
+
+namespace retinanet {
+
+// One subnet: `head_convs` x (3x3 conv [+ GroupNorm(32)] + ReLU), then a 3x3 predictor of A * outputs channels.
+class SubnetImpl : public torch::nn::Module {
+ public:
+  SubnetImpl(const ArchSpec& arch, int64_t num_anchors, int64_t outputs_per_anchor, const std::string& predictor_name,
+             double predictor_bias);
+  // features [N, C, H, W] -> [N, H * W * A, outputs_per_anchor] (torchvision's permute to (N, HWA, K))
+  torch::Tensor forward(const torch::Tensor& features);
+
+ private:
+  std::vector<torch::nn::Sequential> conv_;  // registered as the ModuleList "conv"
+  torch::nn::Conv2d predictor_{nullptr};
+  int64_t outputs_per_anchor_;
+};
+TORCH_MODULE(Subnet);
+
+class HeadImpl : public torch::nn::Module {
+ public:
+  HeadImpl(const ArchSpec& arch, int64_t num_anchors, int64_t num_classes);
+  Subnet classification{nullptr};  // -> [N, HWA, num_classes] logits
+  Subnet regression{nullptr};      // -> [N, HWA, 4] box deltas
+};
+TORCH_MODULE(Head);
+
+}  // namespace retinanet

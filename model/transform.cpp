@@ -1,0 +1,107 @@
+#include "model/transform.h"
+
+#include <torch/nn/functional/padding.h>
+#include <torch/nn/functional/upsampling.h>
+
+#include <cmath>
+#include <cstring>
+#include <opencv2/imgproc.hpp>
+
+#include "model/model_error.h"
+
+namespace retinanet {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+// YUV frames become RGB through OpenCV (BT.601, limited range, as videoconvert does for SD content).
+cv::Mat yuv_to_rgb(const ImageView& image) {
+  cv::Mat rgb;
+  const int w = image.width, h = image.height;
+  cv::Mat y(h, w, CV_8UC1, const_cast<uint8_t*>(image.planes[0]), image.strides[0]);
+  if (image.format == PixelFormat::kNV12) {
+    cv::Mat uv(h / 2, w / 2, CV_8UC2, const_cast<uint8_t*>(image.planes[1]), image.strides[1]);
+    cv::cvtColorTwoPlane(y, uv, rgb, cv::COLOR_YUV2RGB_NV12);
+  } else {
+    // OpenCV wants I420 as one contiguous [H * 3 / 2, W] block.
+    cv::Mat packed(h + h / 2, w, CV_8UC1);
+    y.copyTo(packed.rowRange(0, h));
+    uint8_t* dst = packed.ptr(h);
+    for (int plane = 1; plane <= 2; ++plane)
+      for (int row = 0; row < h / 2; ++row, dst += w / 2)
+        std::memcpy(dst, image.planes[plane] + row * image.strides[plane], w / 2);
+    cv::cvtColor(packed, rgb, cv::COLOR_YUV2RGB_I420);
+  }
+  return rgb;
+}
+
+}  // namespace
+
+torch::Tensor image_to_tensor(const ImageView& image) {
+  if (image.width <= 0 || image.height <= 0 || !image.planes[0])
+    throw ModelError("empty image (" + std::to_string(image.width) + "x" + std::to_string(image.height) + ")");
+  torch::Tensor hwc;
+  if (image.format == PixelFormat::kI420 || image.format == PixelFormat::kNV12) {
+    if (image.width % 2 || image.height % 2)
+      throw ModelError(std::string(pixel_format_name(image.format)) + " frames need an even width and height");
+    cv::Mat rgb = yuv_to_rgb(image);
+    hwc = torch::from_blob(rgb.data, {image.height, image.width, 3}, torch::kUInt8).clone();
+  } else {
+    const int64_t bytes = packed_pixel_bytes(image.format);
+    const torch::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(image.planes[0]), {image.height, image.width, bytes},
+                                                  {static_cast<int64_t>(image.strides[0]), bytes, 1}, torch::kUInt8);
+    const bool bgr = image.format == PixelFormat::kBGR || image.format == PixelFormat::kBGRA ||
+                     image.format == PixelFormat::kBGRx;
+    hwc = bgr ? pixels.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::tensor({2, 1, 0})})
+              : pixels.slice(2, 0, 3);
+  }
+  // ToTensor: [H, W, C] uint8 -> [C, H, W] float / 255.
+  return hwc.permute({2, 0, 1}).to(torch::kFloat32).div_(255).contiguous();
+}
+
+std::pair<int64_t, int64_t> resized_size(int64_t height, int64_t width, int min_size, int max_size) {
+  // scale = min(min_size / short, max_size / long) on float32 tensors, where `a / t` is reciprocal(t) * a.
+  const float short_side = static_cast<float>(std::min(height, width));
+  const float long_side = static_cast<float>(std::max(height, width));
+  const float scale = std::min((1.0f / short_side) * static_cast<float>(min_size),
+                               (1.0f / long_side) * static_cast<float>(max_size));
+  // interpolate(recompute_scale_factor=True): floor(float(size) * scale) with the scale as a Python double.
+  const double s = static_cast<double>(scale);
+  return {static_cast<int64_t>(std::floor(static_cast<double>(height) * s)),
+          static_cast<int64_t>(std::floor(static_cast<double>(width) * s))};
+}
+
+NetworkInput prepare_input(const torch::Tensor& image, const std::vector<float>& mean, const std::vector<float>& std,
+                           int min_size, int max_size) {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(image.device());
+  const torch::Tensor m = torch::tensor(mean, torch::kFloat32).to(image.device()).view({3, 1, 1});
+  const torch::Tensor s = torch::tensor(std, torch::kFloat32).to(image.device()).view({3, 1, 1});
+  const torch::Tensor normalized = (image - m) / s;
+  const auto [h, w] = resized_size(image.size(1), image.size(2), min_size, max_size);
+  if (h < 1 || w < 1)
+    throw ModelError("image of " + std::to_string(image.size(2)) + "x" + std::to_string(image.size(1)) +
+                     " pixels is too thin to resize");
+  const torch::Tensor resized = F::interpolate(normalized.unsqueeze(0), F::InterpolateFuncOptions()
+                                                                            .size(std::vector<int64_t>{h, w})
+                                                                            .mode(torch::kBilinear)
+                                                                            .align_corners(false));
+  const int64_t pad_h = (h + kSizeDivisible - 1) / kSizeDivisible * kSizeDivisible;
+  const int64_t pad_w = (w + kSizeDivisible - 1) / kSizeDivisible * kSizeDivisible;
+  NetworkInput input;
+  input.batch = torch::zeros({1, 3, pad_h, pad_w}, opts);
+  input.batch.slice(2, 0, h).slice(3, 0, w).copy_(resized);
+  input.resized_h = h;
+  input.resized_w = w;
+  return input;
+}
+
+torch::Tensor rescale_boxes(const torch::Tensor& boxes, std::pair<int64_t, int64_t> from, std::pair<int64_t, int64_t> to) {
+  // Ratios as float32 divisions of the sizes, then one multiply per coordinate.
+  const float ratio_h = static_cast<float>(to.first) / static_cast<float>(from.first);
+  const float ratio_w = static_cast<float>(to.second) / static_cast<float>(from.second);
+  const torch::Tensor ratios = torch::tensor({ratio_w, ratio_h, ratio_w, ratio_h}, torch::kFloat32).to(boxes.device());
+  return boxes * ratios;
+}
+
+}  // namespace retinanet

@@ -1,0 +1,36 @@
+// torchvision's GeneralizedRCNNTransform for inference: the image to float RGB in [0, 1], normalise, bilinear resize
+// (short side to min_size unless the long side would pass max_size), zero-pad to a multiple of 32; and the inverse
+// mapping of boxes back to the original frame.
+#pragma once
+
+#include <torch/types.h>
+
+#include <utility>
+#include <vector>
+
+#include "model/image.h"
+
+namespace retinanet {
+
+// torchvision's size_divisible.
+constexpr int64_t kSizeDivisible = 32;
+
+// The frame as [3, H, W] float32 RGB in [0, 1] (ToTensor's scaling), on the host.
+torch::Tensor image_to_tensor(const ImageView& image);
+
+// _resize_image_and_masks' arithmetic: (height, width) after resizing, computed in float32 as torchvision does.
+std::pair<int64_t, int64_t> resized_size(int64_t height, int64_t width, int min_size, int max_size);
+
+struct NetworkInput {
+  torch::Tensor batch;  // [1, 3, H_pad, W_pad], normalised, zero-padded
+  int64_t resized_h = 0, resized_w = 0;
+};
+
+// image: [3, H, W] float in [0, 1], on the device the network runs on.
+NetworkInput prepare_input(const torch::Tensor& image, const std::vector<float>& mean, const std::vector<float>& std,
+                           int min_size, int max_size);
+
+// transform.resize_boxes: boxes [D, 4] from the resized size to the original one (in place of a copy).
+torch::Tensor rescale_boxes(const torch::Tensor& boxes, std::pair<int64_t, int64_t> from, std::pair<int64_t, int64_t> to);
+
+}  // namespace retinanet

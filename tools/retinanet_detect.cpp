@@ -1,0 +1,61 @@
+// retinanet-detect: runs the detector on images and prints one JSON line per image (DESIGN.md's contract).
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <opencv2/imgcodecs.hpp>
+#include <string>
+#include <vector>
+
+#include "model/detection_json.h"
+#include "model/detector.h"
+#include "model/model_error.h"
+#include "tools/cli_args.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: retinanet-detect [--weights FILE] [--device auto|cpu|cuda[:N]] [--min-size N] [--max-size N]\n"
+    "                        [--score-threshold F] [--nms-threshold F] [--max-detections N]\n"
+    "                        [--topk-candidates N] [--threads N] IMAGE...\n"
+    "Detects objects in each IMAGE and prints one JSON line per image on stdout, in input order.\n"
+    "Without --weights the embedded default model is used; sizes and thresholds default to the model file's.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using retinanet::cli::ArgParser;
+  retinanet::DetectorOptions options;
+  std::vector<std::string> images;
+  ArgParser args("retinanet-detect", kUsage);
+  args.add_string("--weights", &options.weights);
+  args.add_string("--device", &options.device);
+  args.add_int("--min-size", &options.min_size, 1);
+  args.add_int("--max-size", &options.max_size, 1);
+  args.add_float("--score-threshold", &options.score_threshold, 0, 1);
+  args.add_float("--nms-threshold", &options.nms_threshold, 0, 1);
+  args.add_int("--max-detections", &options.max_detections, 1);
+  args.add_int("--topk-candidates", &options.topk_candidates, 1);
+  args.add_int("--threads", &options.threads, 1);
+  if (!args.parse(argc, argv, images)) return 2;
+  if (images.empty()) return args.fail("no IMAGE given");
+
+  try {
+    retinanet::Detector detector(options);
+    for (const std::string& path : images) {
+      // IMREAD_COLOR: 8-bit BGR whatever the file holds (grey, alpha, 16-bit are converted).
+      cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+      if (bgr.empty()) return args.fail("cannot read image '" + path + "'");
+      auto view = retinanet::ImageView::packed(retinanet::PixelFormat::kBGR, bgr.cols, bgr.rows, bgr.data, bgr.step);
+      nlohmann::json line = {{"image", path},
+                             {"width", bgr.cols},
+                             {"height", bgr.rows},
+                             {"detections", retinanet::detections_to_json(detector.detect(view))}};
+      std::cout << line.dump() << '\n' << std::flush;
+    }
+  } catch (const retinanet::ModelError& e) {
+    return args.fail(e.what());
+  } catch (const std::exception& e) {
+    return args.fail(std::string("internal error: ") + e.what());
+  }
+  return 0;
+}
