@@ -81,8 +81,8 @@ Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl
   }
   impl_->net = RetinaNet(config);
   impl_->net->load_tensors(file.tensors, path);
-  impl_->net->fold_batch_norm();
   impl_->net->to(impl_->device);
+  impl_->net->prepare_inference(impl_->device.is_cpu() && torch::hasMKLDNN());
   apply_overrides(config, options);
   impl_->config = config;
   impl_->cell_anchors = make_cell_anchors(config);

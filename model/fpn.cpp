@@ -39,20 +39,34 @@ FpnImpl::FpnImpl(const ArchSpec& arch) : p6_from_p5_(arch.p6_from_p5) {
   register_module("extra_blocks", extra);
 }
 
+void FpnImpl::prepare_inference(bool pack) {
+  folded_.clear();
+  for (const auto& convs : {inner_, layer_, std::vector<nn::Conv2d>{p6_, p7_}})
+    for (const nn::Conv2d& conv : convs) folded_.push_back(as_folded(conv));
+  if (pack)
+    for (FoldedConv& f : folded_) f.pack();
+}
+
 std::vector<torch::Tensor> FpnImpl::forward(const std::array<torch::Tensor, 3>& c) {
   namespace F = torch::nn::functional;
+  const bool folded = !folded_.empty();
+  auto inner = [&](int i, const torch::Tensor& x) { return folded ? folded_[i](x) : inner_[i](x); };
+  auto layer = [&](int i, const torch::Tensor& x) { return folded ? folded_[3 + i](x) : layer_[i](x); };
   std::vector<torch::Tensor> p(3);
-  torch::Tensor last_inner = inner_[2](c[2]);
-  p[2] = layer_[2](last_inner);
+  torch::Tensor last_inner = inner(2, c[2]);
+  p[2] = layer(2, last_inner);
   for (int idx = 1; idx >= 0; --idx) {
-    torch::Tensor lateral = inner_[idx](c[idx]);
+    torch::Tensor lateral = inner(idx, c[idx]);
+    // oneDNN has no nearest upsampling: this one op runs on a dense copy.
     torch::Tensor top_down = F::interpolate(
-        last_inner, F::InterpolateFuncOptions().size(std::vector<int64_t>{lateral.size(2), lateral.size(3)}).mode(torch::kNearest));
-    last_inner = lateral.add_(top_down);
-    p[idx] = layer_[idx](last_inner);
+        to_dense(last_inner),
+        F::InterpolateFuncOptions().size(std::vector<int64_t>{lateral.size(2), lateral.size(3)}).mode(torch::kNearest));
+    last_inner = lateral.add_(lateral.is_mkldnn() ? top_down.to_mkldnn() : top_down);
+    p[idx] = layer(idx, last_inner);
   }
-  torch::Tensor p6 = p6_(p6_from_p5_ ? p[2] : c[2]);
-  torch::Tensor p7 = p7_(torch::relu(p6));
+  const torch::Tensor& p6_input = p6_from_p5_ ? p[2] : c[2];
+  torch::Tensor p6 = folded ? folded_[6](p6_input) : p6_(p6_input);
+  torch::Tensor p7 = folded ? folded_[7](torch::relu(p6)) : p7_(torch::relu(p6));
   p.push_back(p6);
   p.push_back(p7);
   return p;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/arch.h"
+#include "model/conv_fold.h"
 
 namespace retinanet {
 
@@ -18,11 +19,14 @@ class FpnImpl : public torch::nn::Module {
   explicit FpnImpl(const ArchSpec& arch);
   // C3, C4, C5 -> P3 .. P7, each [N, fpn_channels, H/2^l, W/2^l]
   std::vector<torch::Tensor> forward(const std::array<torch::Tensor, 3>& c);
+  // Eval-only from here on; pack: oneDNN weights, inputs and outputs are oneDNN tensors.
+  void prepare_inference(bool pack);
 
  private:
   std::vector<torch::nn::Conv2d> inner_, layer_;  // the 1x1 laterals and 3x3 outputs, C3 first
   torch::nn::Conv2d p6_{nullptr}, p7_{nullptr};
   bool p6_from_p5_;
+  std::vector<FoldedConv> folded_;  // inner (3), layer (3), p6, p7
 };
 TORCH_MODULE(Fpn);
 

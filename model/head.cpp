@@ -12,7 +12,7 @@ namespace nn = torch::nn;
 
 SubnetImpl::SubnetImpl(const ArchSpec& arch, int64_t num_anchors, int64_t outputs_per_anchor,
                        const std::string& predictor_name, double predictor_bias)
-    : outputs_per_anchor_(outputs_per_anchor) {
+    : outputs_per_anchor_(outputs_per_anchor), group_norm_(arch.head_group_norm) {
   const int64_t c = arch.fpn_channels;
   nn::ModuleList conv_list;
   for (int i = 0; i < arch.head_convs; ++i) {
@@ -20,6 +20,7 @@ SubnetImpl::SubnetImpl(const ArchSpec& arch, int64_t num_anchors, int64_t output
     nn::Conv2d conv(nn::Conv2dOptions(c, c, 3).padding(1).bias(!arch.head_group_norm));
     nn::init::normal_(conv->weight, 0.0, 0.01);
     if (conv->bias.defined()) nn::init::constant_(conv->bias, 0);
+    tower_convs_.push_back(conv);
     nn::Sequential block(conv);
     if (arch.head_group_norm) block->push_back(nn::GroupNorm(nn::GroupNormOptions(32, c)));
     block->push_back(nn::ReLU(nn::ReLUOptions(true)));
@@ -35,11 +36,26 @@ SubnetImpl::SubnetImpl(const ArchSpec& arch, int64_t num_anchors, int64_t output
 
 torch::Tensor SubnetImpl::forward(const torch::Tensor& features) {
   torch::Tensor out = features;
-  for (auto& block : conv_) out = block->forward(out);
-  out = predictor_(out);
+  if (!folded_.empty()) {
+    for (size_t i = 0; i + 1 < folded_.size(); ++i) out = folded_[i](out).relu_();
+    out = to_dense(folded_.back()(out));
+  } else {
+    out = to_dense(out);
+    for (auto& block : conv_) out = block->forward(out);
+    out = predictor_(out);
+  }
   const int64_t n = out.size(0), h = out.size(2), w = out.size(3);
   // Permute output from (N, A * K, H, W) to (N, HWA, K).
   return out.view({n, -1, outputs_per_anchor_, h, w}).permute({0, 3, 4, 1, 2}).reshape({n, -1, outputs_per_anchor_});
+}
+
+void SubnetImpl::prepare_inference(bool pack) {
+  folded_.clear();
+  if (group_norm_) return;
+  for (const nn::Conv2d& conv : tower_convs_) folded_.push_back(as_folded(conv));
+  folded_.push_back(as_folded(predictor_));
+  if (pack)
+    for (FoldedConv& f : folded_) f.pack();
 }
 
 HeadImpl::HeadImpl(const ArchSpec& arch, int64_t num_anchors, int64_t num_classes) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/arch.h"
+#include "model/conv_fold.h"
 
 namespace retinanet {
 
@@ -20,11 +21,16 @@ class SubnetImpl : public torch::nn::Module {
              double predictor_bias);
   // features [N, C, H, W] -> [N, H * W * A, outputs_per_anchor] (torchvision's permute to (N, HWA, K))
   torch::Tensor forward(const torch::Tensor& features);
+  // Eval-only from here on; pack: oneDNN weights (ignored with GroupNorm, which oneDNN tensors lack).
+  void prepare_inference(bool pack);
 
  private:
   std::vector<torch::nn::Sequential> conv_;  // registered as the ModuleList "conv"
+  std::vector<torch::nn::Conv2d> tower_convs_;  // conv_[i][0]
   torch::nn::Conv2d predictor_{nullptr};
   int64_t outputs_per_anchor_;
+  bool group_norm_;
+  std::vector<FoldedConv> folded_;  // the tower convs, then the predictor
 };
 TORCH_MODULE(Subnet);
 

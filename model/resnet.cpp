@@ -50,10 +50,12 @@ torch::Tensor ResidualBlockImpl::forward(torch::Tensor x) {
   return out.add_(identity).relu_();
 }
 
-void ResidualBlockImpl::fold_batch_norm() {
+void ResidualBlockImpl::fold_batch_norm(bool pack) {
   folded_.clear();
   for (size_t i = 0; i < convs_.size(); ++i) folded_.push_back(fold_conv_bn(convs_[i], norms_[i]));
   if (downsample_) folded_.push_back(fold_conv_bn(downsample_conv_, downsample_bn_));
+  if (pack)
+    for (FoldedConv& f : folded_) f.pack();
 }
 
 ResNetBodyImpl::ResNetBodyImpl(const ArchSpec& arch) {
@@ -73,6 +75,7 @@ ResNetBodyImpl::ResNetBodyImpl(const ArchSpec& arch) {
 }
 
 std::array<torch::Tensor, 3> ResNetBodyImpl::forward(torch::Tensor x) {
+  if (!folded_stem_.empty() && folded_stem_[0].packed) x = x.to_mkldnn();
   x = folded_stem_.empty() ? bn1_(conv1_(x)) : folded_stem_[0](x);
   x = torch::max_pool2d(x.relu_(), 3, 2, 1);
   x = layers_[0]->forward(x);
@@ -82,10 +85,11 @@ std::array<torch::Tensor, 3> ResNetBodyImpl::forward(torch::Tensor x) {
   return {c3, c4, c5};
 }
 
-void ResNetBodyImpl::fold_batch_norm() {
+void ResNetBodyImpl::fold_batch_norm(bool pack) {
   folded_stem_ = {fold_conv_bn(conv1_, bn1_)};
+  if (pack) folded_stem_[0].pack();
   for (auto& layer : layers_)
-    for (auto& block : *layer) block.get<ResidualBlock>()->fold_batch_norm();
+    for (auto& block : *layer) block.get<ResidualBlock>()->fold_batch_norm(pack);
 }
 
 }  // namespace retinanet

@@ -22,7 +22,7 @@ class ResidualBlockImpl : public torch::nn::Module {
  public:
   ResidualBlockImpl(BlockType type, int64_t inplanes, int64_t planes, int64_t stride);
   torch::Tensor forward(torch::Tensor x);
-  void fold_batch_norm();  // eval-only from here on
+  void fold_batch_norm(bool pack);  // eval-only from here on; pack: oneDNN weights
 
  private:
   BlockType type_;
@@ -39,8 +39,9 @@ class ResNetBodyImpl : public torch::nn::Module {
  public:
   explicit ResNetBodyImpl(const ArchSpec& arch);
   // x: [N, 3, H, W] -> C3 [N, c3, H/8, W/8], C4 [N, c4, H/16, W/16], C5 [N, c5, H/32, W/32]
+  // (oneDNN tensors after fold_batch_norm(true)).
   std::array<torch::Tensor, 3> forward(torch::Tensor x);
-  void fold_batch_norm();
+  void fold_batch_norm(bool pack);
 
  private:
   torch::nn::Conv2d conv1_{nullptr};

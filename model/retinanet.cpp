@@ -87,9 +87,12 @@ std::vector<std::pair<std::string, torch::Tensor>> RetinaNetImpl::named_tensors(
   return out;
 }
 
-void RetinaNetImpl::fold_batch_norm() {
+void RetinaNetImpl::prepare_inference(bool pack) {
   eval();
-  backbone->body->fold_batch_norm();
+  backbone->body->fold_batch_norm(pack);
+  backbone->fpn->prepare_inference(pack);
+  head->classification->prepare_inference(pack);
+  head->regression->prepare_inference(pack);
 }
 
 }  // namespace retinanet

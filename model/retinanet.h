@@ -42,8 +42,9 @@ class RetinaNetImpl : public torch::nn::Module {
   void load_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors, const std::string& source);
   // Parameters and buffers under torchvision's names, without `num_batches_tracked`.
   std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
-  // Eval-only from here on: batch norms folded into their convolutions.
-  void fold_batch_norm();
+  // Eval-only from here on: batch norms folded into their convolutions; with `pack`, CPU weights in oneDNN's
+  // layout (activations then stay oneDNN tensors from the stem to the head outputs).
+  void prepare_inference(bool pack);
 
   const ModelConfig& config() const { return config_; }
   const ArchSpec& arch() const { return arch_; }

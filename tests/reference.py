@@ -91,3 +91,27 @@ def box_iou(a, b):
         return inter / union
     # Boxes clipped flat against the border have no area: equal when their corners agree.
     return 1.0 if max(abs(u - v) for u, v in zip(a, b)) < 1e-2 else 0.0
+
+
+def read_ppm(path):
+    with open(path, "rb") as f:
+        magic, dims, maxval = f.readline(), f.readline(), f.readline()
+        assert magic.strip() == b"P6" and maxval.strip() == b"255", path
+        w, h = map(int, dims.split())
+        return np.frombuffer(f.read(w * h * 3), dtype=np.uint8).reshape(h, w, 3)
+
+
+def read_safetensors(path):
+    """name -> float32 tensor, for files this project writes (F32 only)."""
+    import json
+    import struct
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    header.pop("__metadata__", None)
+    out = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f4").copy()).reshape(info["shape"])
+    return out
