@@ -1,0 +1,191 @@
+// Loading model files into the detector: what is accepted, what is refused and with which message, and the
+// colour orders of the frame.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "model/detector.h"
+#include "model/model_error.h"
+#include "model/retinanet.h"
+#include "model/safetensors.h"
+
+namespace retinanet {
+namespace {
+
+using Tensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+class ModelFiles : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    torch::manual_seed(3);
+    ModelConfig config;
+    config.num_classes = 4;
+    config.labels = {"", "circle", "square", "triangle"};
+    config.min_size = 96;
+    config.max_size = 160;
+    config.score_thresh = 0.01f;
+    RetinaNet net(config);
+    tensors_ = new Tensors(net->named_tensors());
+    metadata_ = new std::map<std::string, std::string>(config.to_metadata());
+  }
+  static void TearDownTestSuite() {
+    delete tensors_;
+    delete metadata_;
+  }
+  void TearDown() override {
+    for (const std::string& p : written_) std::remove(p.c_str());
+  }
+
+  std::string write(const std::string& name, const Tensors& tensors, const std::map<std::string, std::string>& meta) {
+    const std::string path = ::testing::TempDir() + "retinanet_" + std::to_string(getpid()) + "_" + name;
+    write_safetensors(path, tensors, meta);
+    written_.push_back(path);
+    return path;
+  }
+  std::string good_file() { return write("good.safetensors", *tensors_, *metadata_); }
+
+  static void expect_refused(const DetectorOptions& options, const std::string& fragment) {
+    try {
+      Detector detector(options);
+      FAIL() << "accepted";
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+          << "message: " << e.what() << "\nexpected: " << fragment;
+    }
+  }
+  DetectorOptions options_for(const std::string& path) {
+    DetectorOptions o;
+    o.weights = path;
+    o.device = "cpu";
+    return o;
+  }
+
+  static Tensors* tensors_;
+  static std::map<std::string, std::string>* metadata_;
+  std::vector<std::string> written_;
+};
+Tensors* ModelFiles::tensors_ = nullptr;
+std::map<std::string, std::string>* ModelFiles::metadata_ = nullptr;
+
+TEST_F(ModelFiles, LoadsAndTakesSettingsFromMetadata) {
+  Detector detector(options_for(good_file()));
+  EXPECT_EQ(detector.config().num_classes, 4);
+  EXPECT_EQ(detector.config().min_size, 96);
+  EXPECT_EQ(detector.config().label_name(2), "square");
+  EXPECT_EQ(detector.device(), "cpu");
+}
+
+TEST_F(ModelFiles, OptionsOverrideTheFile) {
+  DetectorOptions o = options_for(good_file());
+  o.min_size = 64;
+  o.score_threshold = 0.3f;
+  o.max_detections = 7;
+  Detector detector(o);
+  EXPECT_EQ(detector.config().min_size, 64);
+  EXPECT_FLOAT_EQ(detector.config().score_thresh, 0.3f);
+  EXPECT_EQ(detector.config().detections_per_img, 7);
+}
+
+TEST_F(ModelFiles, RefusesMissingTensor) {
+  Tensors t = *tensors_;
+  t.erase(std::find_if(t.begin(), t.end(), [](auto& p) { return p.first == "head.regression_head.bbox_reg.bias"; }));
+  expect_refused(options_for(write("missing.safetensors", t, *metadata_)),
+                 "missing tensor 'head.regression_head.bbox_reg.bias'");
+}
+
+TEST_F(ModelFiles, RefusesExtraTensor) {
+  Tensors t = *tensors_;
+  t.emplace_back("head.extra.weight", torch::zeros({2}));
+  expect_refused(options_for(write("extra.safetensors", t, *metadata_)), "unexpected tensor 'head.extra.weight'");
+}
+
+TEST_F(ModelFiles, RefusesWrongShapeNamingTheTensor) {
+  Tensors t = *tensors_;
+  for (auto& [name, tensor] : t)
+    if (name == "head.classification_head.cls_logits.weight") tensor = torch::zeros({9 * 5, 256, 3, 3});
+  expect_refused(options_for(write("shape.safetensors", t, *metadata_)),
+                 "tensor 'head.classification_head.cls_logits.weight' has shape [45, 256, 3, 3], expected [36, 256, 3, 3]");
+}
+
+TEST_F(ModelFiles, RefusesTensorsOfAnotherArchitecture) {
+  auto meta = *metadata_;
+  meta["arch"] = "retinanet_resnet50_fpn_v2";
+  // v2 heads have GroupNorm and no conv biases: the first difference is a missing GroupNorm weight or an extra bias.
+  expect_refused(options_for(write("otherarch.safetensors", *tensors_, meta)), "architecture 'retinanet_resnet50_fpn_v2'");
+}
+
+TEST_F(ModelFiles, RefusesUnknownArchitecture) {
+  auto meta = *metadata_;
+  meta["arch"] = "resnet9000";
+  expect_refused(options_for(write("arch.safetensors", *tensors_, meta)), "unknown architecture 'resnet9000'");
+}
+
+TEST_F(ModelFiles, RefusesMalformedMetadata) {
+  auto meta = *metadata_;
+  meta["num_classes"] = "three";
+  expect_refused(options_for(write("meta.safetensors", *tensors_, meta)), "metadata 'num_classes' is not valid JSON");
+  meta = *metadata_;
+  meta["labels"] = "[\"a\", \"b\"]";
+  expect_refused(options_for(write("labels.safetensors", *tensors_, meta)), "labels has 2 names for num_classes 4");
+}
+
+TEST_F(ModelFiles, RefusesBadDeviceAndThresholds) {
+  DetectorOptions o = options_for(good_file());
+  o.device = "tpu";
+  expect_refused(o, "unknown device 'tpu'");
+  o.device = "cuda:0";
+  expect_refused(o, "device 'cuda:0' requested but");
+  o.device = "cpu";
+  o.score_threshold = 1.5f;
+  expect_refused(o, "thresholds must lie in [0, 1]");
+}
+
+TEST_F(ModelFiles, RefusesNoModel) {
+  if (!default_model_path().empty()) GTEST_SKIP() << "this build embeds a default model";
+  DetectorOptions o;
+  expect_refused(o, "no model given");
+}
+
+TEST_F(ModelFiles, AllPackedColourOrdersGiveTheSameDetections) {
+  Detector detector(options_for(good_file()));
+  const int w = 75, h = 53;
+  torch::manual_seed(11);
+  const torch::Tensor rgb = torch::randint(0, 256, {h, w, 3}, torch::kUInt8);
+  const torch::Tensor bgr = rgb.flip(2).contiguous();
+  const torch::Tensor pad = torch::full({h, w, 1}, 77, torch::kUInt8);
+  const torch::Tensor rgbx = torch::cat({rgb, pad}, 2).contiguous();
+  const torch::Tensor bgra = torch::cat({bgr, pad}, 2).contiguous();
+  auto run = [&](PixelFormat f, const torch::Tensor& t) {
+    return detector.detect(ImageView::packed(f, w, h, t.data_ptr<uint8_t>(), static_cast<size_t>(t.stride(0))));
+  };
+  const auto reference = run(PixelFormat::kRGB, rgb);
+  ASSERT_FALSE(reference.empty()) << "the random model should detect something at threshold 0.01";
+  for (const auto& [format, pixels] : {std::pair{PixelFormat::kBGR, bgr}, std::pair{PixelFormat::kRGBx, rgbx},
+                                       std::pair{PixelFormat::kBGRA, bgra}}) {
+    const auto got = run(format, pixels);
+    ASSERT_EQ(got.size(), reference.size()) << pixel_format_name(format);
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].label, reference[i].label);
+      EXPECT_EQ(got[i].score, reference[i].score);
+      EXPECT_EQ(got[i].x1, reference[i].x1);
+      EXPECT_EQ(got[i].y2, reference[i].y2);
+    }
+  }
+  // Boxes stay inside the frame and scores are sorted.
+  for (size_t i = 0; i < reference.size(); ++i) {
+    EXPECT_GE(reference[i].x1, 0);
+    EXPECT_LE(reference[i].x2, w);
+    EXPECT_LE(reference[i].y2, h);
+    if (i) EXPECT_LE(reference[i].score, reference[i - 1].score);
+  }
+}
+
+TEST_F(ModelFiles, RefusesEmptyFrame) {
+  Detector detector(options_for(good_file()));
+  EXPECT_THROW(detector.detect(ImageView::packed(PixelFormat::kRGB, 0, 0, nullptr, 0)), ModelError);
+}
+
+}  // namespace
+}  // namespace retinanet
