@@ -1,0 +1,88 @@
+#include "gst/detection_meta.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace retinanet::gst {
+
+GstStructure* detection_structure(const Detection& d, int width, int height, bool stale) {
+  return gst_structure_new (kDetectionStructure,
+      "label_id", G_TYPE_INT, d.label,
+      "label", G_TYPE_STRING, d.name.c_str (),
+      "confidence", G_TYPE_DOUBLE, static_cast<double>(d.score),
+      "x_min", G_TYPE_DOUBLE, d.x1 / static_cast<double>(width),
+      "y_min", G_TYPE_DOUBLE, d.y1 / static_cast<double>(height),
+      "x_max", G_TYPE_DOUBLE, d.x2 / static_cast<double>(width),
+      "y_max", G_TYPE_DOUBLE, d.y2 / static_cast<double>(height),
+      kStaleField, G_TYPE_BOOLEAN, static_cast<gboolean>(stale),
+      NULL);
+}
+
+void attach_detections(GstBuffer* buffer, const std::vector<Detection>& detections, int width, int height,
+                       bool stale) {
+  gint id = 0;
+  for (const Detection& d : detections) {
+    // The integer box covers the float one, clipped to the frame.
+    const int x1 = std::clamp(static_cast<int>(std::floor(d.x1)), 0, width);
+    const int y1 = std::clamp(static_cast<int>(std::floor(d.y1)), 0, height);
+    const int x2 = std::clamp(static_cast<int>(std::ceil(d.x2)), x1, width);
+    const int y2 = std::clamp(static_cast<int>(std::ceil(d.y2)), y1, height);
+    GstVideoRegionOfInterestMeta* meta = gst_buffer_add_video_region_of_interest_meta (buffer,
+        d.name.c_str (), x1, y1, x2 - x1, y2 - y1);
+    meta->id = id++;
+    gst_video_region_of_interest_meta_add_param (meta, detection_structure (d, width, height, stale));
+  }
+}
+
+std::vector<Region> read_regions(GstBuffer* buffer) {
+  std::vector<Region> regions;
+  gpointer state = nullptr;
+  GstMeta* meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(meta);
+    Region r;
+    const gchar* type = g_quark_to_string (roi->roi_type);
+    r.label = type ? type : "";
+    r.x = roi->x;
+    r.y = roi->y;
+    r.w = roi->w;
+    r.h = roi->h;
+    const GstStructure* s = gst_video_region_of_interest_meta_get_param (roi, kDetectionStructure);
+    if (s) {
+      r.has_detection = gst_structure_get_double (s, "x_min", &r.x_min) &&
+                        gst_structure_get_double (s, "y_min", &r.y_min) &&
+                        gst_structure_get_double (s, "x_max", &r.x_max) &&
+                        gst_structure_get_double (s, "y_max", &r.y_max);
+      gst_structure_get_int (s, "label_id", &r.label_id);
+      gst_structure_get_double (s, "confidence", &r.confidence);
+      gboolean stale = FALSE;
+      if (gst_structure_get_boolean (s, kStaleField, &stale)) r.stale = stale;
+      if (const gchar* label = gst_structure_get_string (s, "label")) r.label = label;
+    }
+    regions.push_back(std::move(r));
+  }
+  // gst_buffer_add_meta prepends, so iteration yields the newest first.
+  std::reverse(regions.begin(), regions.end());
+  return regions;
+}
+
+Detection to_detection(const Region& r, int width, int height) {
+  Detection d;
+  d.label = r.label_id;
+  d.name = r.label;
+  d.score = static_cast<float>(r.confidence);
+  if (r.has_detection) {
+    d.x1 = static_cast<float>(r.x_min * width);
+    d.y1 = static_cast<float>(r.y_min * height);
+    d.x2 = static_cast<float>(r.x_max * width);
+    d.y2 = static_cast<float>(r.y_max * height);
+  } else {
+    d.x1 = static_cast<float>(r.x);
+    d.y1 = static_cast<float>(r.y);
+    d.x2 = static_cast<float>(r.x + r.w);
+    d.y2 = static_cast<float>(r.y + r.h);
+  }
+  return d;
+}
+
+}  // namespace retinanet::gst

@@ -1,0 +1,583 @@
+/**
+ * SECTION:element-retinanetdetect
+ * @title: retinanetdetect
+ * @see_also: retinanetoverlay, retinanetjson
+ *
+ * Detects objects with a RetinaNet (torchvision's architecture, run by LibTorch) in raw video frames and attaches
+ * one #GstVideoRegionOfInterestMeta per detected object to the buffer, the metadata DL Streamer and GStreamer's
+ * own analytics elements use: `roi_type` is the label name, `x`, `y`, `w`, `h` the box in frame pixels, clipped
+ * to the frame, and a param structure named `detection` carries `label_id` (int), `label` (string), `confidence`
+ * (double), `x_min`, `y_min`, `x_max`, `y_max` (double, 0..1 of the frame) and `stale` (boolean, TRUE on frames
+ * that carry the detections of an earlier frame, see #GstRetinanetDetect:interval). Pixels are not changed.
+ *
+ * The model is a `.safetensors` file (see model/export_torchvision.py); it is loaded once, when the element
+ * starts. Without #GstRetinanetDetect:model the project's embedded default model is used. Thresholds and sizes
+ * default to the model file's own settings. A model that cannot be loaded, or a device that is not there, stops
+ * the pipeline with an error naming the file and the reason.
+ *
+ * With #GstRetinanetDetect:post-messages, an element message named `retinanet-detections` is posted on the bus
+ * for every frame, with fields `frame` (guint64), `timestamp`, `running-time`, `stream-time` (GstClockTime),
+ * `width`, `height` (int), `stale` (boolean) and `detections` (a #GstValueArray of the `detection` structures).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=input.mp4 ! decodebin ! videoconvert ! \
+ *     retinanetdetect model=retinanet_coco.safetensors score-threshold=0.5 ! retinanetoverlay ! \
+ *     videoconvert ! autovideosink
+ * ]| Detects objects in a video file and shows them with their boxes.
+ */
+
+#include "gst/gstretinanetdetect.h"
+
+#include <exception>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gst/detection_meta.h"
+#include "gst/frame_view.h"
+#include "model/detector.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_retinanet_detect_debug);
+#define GST_CAT_DEFAULT gst_retinanet_detect_debug
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_DEVICE,
+  PROP_SCORE_THRESHOLD,
+  PROP_NMS_THRESHOLD,
+  PROP_MAX_DETECTIONS,
+  PROP_MIN_SIZE,
+  PROP_MAX_SIZE,
+  PROP_INTERVAL,
+  PROP_CLASSES,
+  PROP_POST_MESSAGES,
+};
+
+#define DEFAULT_PROP_MODEL NULL
+#define DEFAULT_PROP_DEVICE "auto"
+#define DEFAULT_PROP_SCORE_THRESHOLD -1.0f
+#define DEFAULT_PROP_NMS_THRESHOLD -1.0f
+#define DEFAULT_PROP_MAX_DETECTIONS 0
+#define DEFAULT_PROP_MIN_SIZE 0
+#define DEFAULT_PROP_MAX_SIZE 0
+#define DEFAULT_PROP_INTERVAL 1
+#define DEFAULT_PROP_CLASSES NULL
+#define DEFAULT_PROP_POST_MESSAGES FALSE
+
+/* Name of the bus message posted per frame with post-messages=true. */
+#define DETECTIONS_MESSAGE "retinanet-detections"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (RETINANET_VIDEO_CAPS));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (RETINANET_VIDEO_CAPS));
+
+/* What the streaming thread works with; the element only ever holds a pointer to it. */
+struct RetinanetDetectState
+{
+  std::unique_ptr<retinanet::Detector> detector;
+  std::string model_path;                 /* as loaded, for messages */
+  retinanet::PixelFormat format = retinanet::PixelFormat::kRGB;  /* chosen at set_info */
+  cv::Mat scratch;                        /* odd-sized YUV frames converted to RGB */
+  std::vector<retinanet::Detection> last; /* the last inference's detections, before the class filter */
+  bool have_last = false;
+  guint frames_since_inference = 0;
+  guint64 frame_number = 0;
+  std::string classes_text;               /* the `classes` value class_tokens was parsed from */
+  std::vector<std::string> class_tokens;  /* label names or ids; empty: every class */
+};
+
+static void gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec);
+static void gst_retinanet_detect_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec);
+static void gst_retinanet_detect_finalize (GObject * object);
+static gboolean gst_retinanet_detect_start (GstBaseTransform * trans);
+static gboolean gst_retinanet_detect_stop (GstBaseTransform * trans);
+static gboolean gst_retinanet_detect_sink_event (GstBaseTransform * trans, GstEvent * event);
+static gboolean gst_retinanet_detect_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVideoInfo * in_info,
+    GstCaps * outcaps, GstVideoInfo * out_info);
+static GstFlowReturn gst_retinanet_detect_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame);
+
+#define gst_retinanet_detect_parent_class parent_class
+G_DEFINE_TYPE (GstRetinanetDetect, gst_retinanet_detect, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (retinanetdetect, "retinanetdetect", GST_RANK_NONE, GST_TYPE_RETINANET_DETECT);
+
+/* Properties that shape the loaded model: writable in NULL and READY only. */
+#define MODEL_PARAM_FLAGS ((GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY))
+/* Properties the streaming thread reads per frame. */
+#define LIVE_PARAM_FLAGS ((GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING))
+
+static void
+gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+
+  gobject_class->set_property = gst_retinanet_detect_set_property;
+  gobject_class->get_property = gst_retinanet_detect_get_property;
+  gobject_class->finalize = gst_retinanet_detect_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Path of the RetinaNet model (.safetensors, as written by model/export_torchvision.py or "
+          "retinanet-train); empty: the embedded default model", DEFAULT_PROP_MODEL, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_DEVICE,
+      g_param_spec_string ("device", "Device",
+          "Where the model runs: auto (the first CUDA GPU when there is one, else the CPU), cpu, cuda or cuda:N",
+          DEFAULT_PROP_DEVICE, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_SCORE_THRESHOLD,
+      g_param_spec_float ("score-threshold", "Score threshold",
+          "Smallest confidence a detection is kept with; -1: the model file's setting",
+          -1.0f, 1.0f, DEFAULT_PROP_SCORE_THRESHOLD, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_NMS_THRESHOLD,
+      g_param_spec_float ("nms-threshold", "NMS threshold",
+          "IoU above which non-maximum suppression drops the weaker of two boxes of one class; "
+          "-1: the model file's setting", -1.0f, 1.0f, DEFAULT_PROP_NMS_THRESHOLD, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MAX_DETECTIONS,
+      g_param_spec_int ("max-detections", "Maximum detections",
+          "Most detections kept per frame, by decreasing confidence; 0: the model file's setting",
+          0, G_MAXINT, DEFAULT_PROP_MAX_DETECTIONS, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MIN_SIZE,
+      g_param_spec_int ("min-size", "Minimum size",
+          "The frame is resized for the network so that its shorter side has this many pixels "
+          "(unless max-size stops it); 0: the model file's setting", 0, 8192, DEFAULT_PROP_MIN_SIZE,
+          MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MAX_SIZE,
+      g_param_spec_int ("max-size", "Maximum size",
+          "Longest side of the resized frame, in pixels; 0: the model file's setting", 0, 16384,
+          DEFAULT_PROP_MAX_SIZE, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_INTERVAL,
+      g_param_spec_uint ("interval", "Interval",
+          "Run the detector on every Nth frame only; the frames in between carry the last detections, "
+          "marked stale=TRUE in their detection structure", 1, G_MAXINT, DEFAULT_PROP_INTERVAL,
+          LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_CLASSES,
+      g_param_spec_string ("classes", "Classes",
+          "Comma-separated labels to keep, by name or number (e.g. \"person,car\" or \"1,3\"); "
+          "empty: every class", DEFAULT_PROP_CLASSES, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post an element message named " DETECTIONS_MESSAGE " on the bus for every frame, with its detections",
+          DEFAULT_PROP_POST_MESSAGES, LIVE_PARAM_FLAGS));
+
+  gst_element_class_set_static_metadata (element_class,
+      "RetinaNet object detector", "Filter/Analyzer/Video",
+      "Detects objects in video frames with a RetinaNet and attaches them as region-of-interest metadata "
+      "(GstVideoRegionOfInterestMeta with a 'detection' structure: label_id, label, confidence, normalised box)",
+      "gst-retinanet project");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_retinanet_detect_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_retinanet_detect_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_retinanet_detect_sink_event);
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_retinanet_detect_set_info);
+  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR (gst_retinanet_detect_transform_frame_ip);
+
+  GST_DEBUG_CATEGORY_INIT (gst_retinanet_detect_debug, "retinanetdetect", 0, "RetinaNet object detector");
+}
+
+static void
+gst_retinanet_detect_init (GstRetinanetDetect * self)
+{
+  self->model = g_strdup (DEFAULT_PROP_MODEL);
+  self->device = g_strdup (DEFAULT_PROP_DEVICE);
+  self->score_threshold = DEFAULT_PROP_SCORE_THRESHOLD;
+  self->nms_threshold = DEFAULT_PROP_NMS_THRESHOLD;
+  self->max_detections = DEFAULT_PROP_MAX_DETECTIONS;
+  self->min_size = DEFAULT_PROP_MIN_SIZE;
+  self->max_size = DEFAULT_PROP_MAX_SIZE;
+  self->interval = DEFAULT_PROP_INTERVAL;
+  self->classes = g_strdup (DEFAULT_PROP_CLASSES);
+  self->post_messages = DEFAULT_PROP_POST_MESSAGES;
+  self->state = NULL;
+  /* Metadata only: the frame is mapped in place and never copied. */
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}
+
+static void
+gst_retinanet_detect_finalize (GObject * object)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (object);
+
+  delete self->state;
+  self->state = NULL;
+  g_free (self->model);
+  g_free (self->device);
+  g_free (self->classes);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* GStreamer does not enforce GST_PARAM_MUTABLE_READY itself: the model is loaded at start, so a later change
+ * would silently do nothing. Refuse it loudly instead. */
+static gboolean
+gst_retinanet_detect_model_settable (GstRetinanetDetect * self, GParamSpec * pspec)
+{
+  GstState state;
+
+  GST_OBJECT_LOCK (self);
+  state = GST_STATE (self);
+  GST_OBJECT_UNLOCK (self);
+  if (state <= GST_STATE_READY)
+    return TRUE;
+  g_warning ("%s: property '%s' changes the loaded model and can only be set in the NULL or READY state",
+      GST_OBJECT_NAME (self), pspec->name);
+  return FALSE;
+}
+
+/* auto, cpu, cuda or cuda:N: checked when set, so a typo fails at once rather than at start. */
+static gboolean
+gst_retinanet_detect_device_valid (const gchar * device)
+{
+  if (!device || !*device || !g_strcmp0 (device, "auto") || !g_strcmp0 (device, "cpu")
+      || !g_strcmp0 (device, "cuda"))
+    return TRUE;
+  if (!g_str_has_prefix (device, "cuda:") || !device[5])
+    return FALSE;
+  for (const gchar * c = device + 5; *c; ++c)
+    if (!g_ascii_isdigit (*c))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (object);
+
+  switch (prop_id) {
+    case PROP_MODEL:
+    case PROP_DEVICE:
+    case PROP_SCORE_THRESHOLD:
+    case PROP_NMS_THRESHOLD:
+    case PROP_MAX_DETECTIONS:
+    case PROP_MIN_SIZE:
+    case PROP_MAX_SIZE:
+      if (!gst_retinanet_detect_model_settable (self, pspec))
+        return;
+      break;
+    default:
+      break;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (self->model);
+      /* An empty string means the default model, as an unset property does. */
+      self->model = g_value_get_string (value) && *g_value_get_string (value) ? g_value_dup_string (value) : NULL;
+      break;
+    case PROP_DEVICE:
+      if (!gst_retinanet_detect_device_valid (g_value_get_string (value))) {
+        GST_OBJECT_UNLOCK (self);
+        g_warning ("%s: device '%s' is not one of auto, cpu, cuda, cuda:N; keeping '%s'",
+            GST_OBJECT_NAME (self), g_value_get_string (value), self->device);
+        return;
+      }
+      g_free (self->device);
+      self->device = g_strdup (g_value_get_string (value) && *g_value_get_string (value) ?
+          g_value_get_string (value) : DEFAULT_PROP_DEVICE);
+      break;
+    case PROP_SCORE_THRESHOLD:
+      self->score_threshold = g_value_get_float (value);
+      break;
+    case PROP_NMS_THRESHOLD:
+      self->nms_threshold = g_value_get_float (value);
+      break;
+    case PROP_MAX_DETECTIONS:
+      self->max_detections = g_value_get_int (value);
+      break;
+    case PROP_MIN_SIZE:
+      self->min_size = g_value_get_int (value);
+      break;
+    case PROP_MAX_SIZE:
+      self->max_size = g_value_get_int (value);
+      break;
+    case PROP_INTERVAL:
+      self->interval = g_value_get_uint (value);
+      break;
+    case PROP_CLASSES:
+      g_free (self->classes);
+      self->classes = g_value_dup_string (value);
+      break;
+    case PROP_POST_MESSAGES:
+      self->post_messages = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_retinanet_detect_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model);
+      break;
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device);
+      break;
+    case PROP_SCORE_THRESHOLD:
+      g_value_set_float (value, self->score_threshold);
+      break;
+    case PROP_NMS_THRESHOLD:
+      g_value_set_float (value, self->nms_threshold);
+      break;
+    case PROP_MAX_DETECTIONS:
+      g_value_set_int (value, self->max_detections);
+      break;
+    case PROP_MIN_SIZE:
+      g_value_set_int (value, self->min_size);
+      break;
+    case PROP_MAX_SIZE:
+      g_value_set_int (value, self->max_size);
+      break;
+    case PROP_INTERVAL:
+      g_value_set_uint (value, self->interval);
+      break;
+    case PROP_CLASSES:
+      g_value_set_string (value, self->classes);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->post_messages);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Re-parses the class filter when the property changed since the last frame, and warns once about names the
+ * model does not have (they would silently filter everything out). */
+static void
+gst_retinanet_detect_update_classes (GstRetinanetDetect * self, const std::string & text)
+{
+  RetinanetDetectState & s = *self->state;
+  if (text == s.classes_text)
+    return;
+  s.classes_text = text;
+  s.class_tokens.clear ();
+  std::stringstream in (text);
+  std::string token;
+  while (std::getline (in, token, ',')) {
+    const size_t begin = token.find_first_not_of (" \t"), end = token.find_last_not_of (" \t");
+    if (begin == std::string::npos)
+      continue;
+    token = token.substr (begin, end - begin + 1);
+    s.class_tokens.push_back (token);
+
+    const retinanet::ModelConfig & config = s.detector->config ();
+    bool known = false;
+    for (int id = 0; id < config.num_classes && !known; ++id)
+      known = token == config.label_name (id) || token == std::to_string (id);
+    if (!known)
+      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+          ("Class '%s' in the 'classes' property is not a label of model '%s'; it matches nothing.",
+              token.c_str (), s.model_path.c_str ()), (NULL));
+  }
+}
+
+static bool
+gst_retinanet_detect_class_wanted (const RetinanetDetectState & s, const retinanet::Detection & d)
+{
+  if (s.class_tokens.empty ())
+    return true;
+  for (const std::string & token : s.class_tokens)
+    if (token == d.name || token == std::to_string (d.label))
+      return true;
+  return false;
+}
+
+static gboolean
+gst_retinanet_detect_start (GstBaseTransform * trans)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
+  retinanet::DetectorOptions options;
+
+  GST_OBJECT_LOCK (self);
+  options.weights = self->model ? self->model : "";
+  options.device = self->device;
+  options.score_threshold = self->score_threshold;
+  options.nms_threshold = self->nms_threshold;
+  options.max_detections = self->max_detections;
+  options.min_size = self->min_size;
+  options.max_size = self->max_size;
+  GST_OBJECT_UNLOCK (self);
+
+  const std::string path = options.weights.empty () ? retinanet::default_model_path () : options.weights;
+  const std::string shown = path.empty () ? std::string ("(embedded default)") : path;
+  if (path.empty ()) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No RetinaNet model: set the 'model' property to a .safetensors file "
+            "(this build has no embedded default model)."), (NULL));
+    return FALSE;
+  }
+  if (!g_file_test (path.c_str (), G_FILE_TEST_IS_REGULAR)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("Could not load RetinaNet model '%s': no such file.", path.c_str ()), (NULL));
+    return FALSE;
+  }
+
+  try {
+    auto state = std::make_unique<RetinanetDetectState> ();
+    state->model_path = path;
+    state->detector = std::make_unique<retinanet::Detector> (options);
+    const retinanet::ModelConfig & config = state->detector->config ();
+    GST_INFO_OBJECT (self, "loaded %s (%s, %d classes) on %s, min-size %d, max-size %d, score %.3f, nms %.3f",
+        path.c_str (), config.arch.c_str (), config.num_classes, state->detector->device ().c_str (),
+        config.min_size, config.max_size, config.score_thresh, config.nms_thresh);
+    delete self->state;
+    self->state = state.release ();
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not load RetinaNet model '%s' on device '%s': %s", shown.c_str (), options.device.c_str (),
+            e.what ()), ("%s", e.what ()));
+    return FALSE;
+  } catch (...) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not load RetinaNet model '%s': unknown error.", shown.c_str ()), (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+gst_retinanet_detect_stop (GstBaseTransform * trans)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
+
+  delete self->state;
+  self->state = NULL;
+  return TRUE;
+}
+
+static gboolean
+gst_retinanet_detect_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
+
+  /* After a flush (a seek) the last detections belong to another place in the stream: infer afresh. */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP && self->state) {
+    self->state->have_last = false;
+    self->state->last.clear ();
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+static gboolean
+gst_retinanet_detect_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVideoInfo * in_info,
+    GstCaps * outcaps, GstVideoInfo * out_info)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (filter);
+  retinanet::PixelFormat format;
+
+  if (!self->state)
+    goto not_started;
+  if (!retinanet::gst::pixel_format_for (GST_VIDEO_INFO_FORMAT (in_info), format))
+    goto unsupported;
+
+  /* Carried detections are in the old frame's pixels; a new size needs a fresh inference. */
+  if (filter->in_info.finfo == NULL || GST_VIDEO_INFO_WIDTH (&filter->in_info) != GST_VIDEO_INFO_WIDTH (in_info)
+      || GST_VIDEO_INFO_HEIGHT (&filter->in_info) != GST_VIDEO_INFO_HEIGHT (in_info)) {
+    self->state->have_last = false;
+    self->state->last.clear ();
+  }
+  self->state->format = format;
+  GST_DEBUG_OBJECT (self, "negotiated %s %dx%d", gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (in_info)),
+      GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info));
+  return TRUE;
+
+not_started:
+  GST_ERROR_OBJECT (self, "caps set before the model was loaded");
+  return FALSE;
+unsupported:
+  GST_ERROR_OBJECT (self, "unsupported format %s", gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (in_info)));
+  return FALSE;
+}
+
+static void
+gst_retinanet_detect_post_message (GstRetinanetDetect * self, GstBuffer * buffer, int width, int height,
+    const std::vector<retinanet::Detection> & detections, bool stale)
+{
+  GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
+  const GstClockTime pts = GST_BUFFER_PTS (buffer);
+  GValue list = G_VALUE_INIT;
+
+  gst_value_array_init (&list, detections.size ());
+  for (const retinanet::Detection & d : detections) {
+    GValue item = G_VALUE_INIT;
+    g_value_init (&item, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&item, retinanet::gst::detection_structure (d, width, height, stale));
+    gst_value_array_append_and_take_value (&list, &item);
+  }
+  GstStructure *s = gst_structure_new (DETECTIONS_MESSAGE,
+      "frame", G_TYPE_UINT64, self->state->frame_number,
+      "timestamp", G_TYPE_UINT64, pts,
+      "running-time", G_TYPE_UINT64, gst_segment_to_running_time (segment, GST_FORMAT_TIME, pts),
+      "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (segment, GST_FORMAT_TIME, pts),
+      "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
+      "stale", G_TYPE_BOOLEAN, static_cast<gboolean> (stale), NULL);
+  gst_structure_take_value (s, "detections", &list);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static GstFlowReturn
+gst_retinanet_detect_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (filter);
+  RetinanetDetectState & s = *self->state;
+  const int width = GST_VIDEO_FRAME_WIDTH (frame), height = GST_VIDEO_FRAME_HEIGHT (frame);
+
+  GST_OBJECT_LOCK (self);
+  const guint interval = self->interval;
+  const bool post = self->post_messages;
+  const std::string classes = self->classes ? self->classes : "";
+  GST_OBJECT_UNLOCK (self);
+
+  try {
+    gst_retinanet_detect_update_classes (self, classes);
+    const bool infer = !s.have_last || ++s.frames_since_inference >= interval;
+    if (infer) {
+      s.last = s.detector->detect (retinanet::gst::image_view (*frame, s.format, s.scratch));
+      s.have_last = true;
+      s.frames_since_inference = 0;
+    }
+    std::vector<retinanet::Detection> kept;
+    for (const retinanet::Detection & d : s.last)
+      if (gst_retinanet_detect_class_wanted (s, d))
+        kept.push_back (d);
+    GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %zu detections%s", s.frame_number, kept.size (),
+        infer ? "" : " (carried)");
+    retinanet::gst::attach_detections (frame->buffer, kept, width, height, !infer);
+    if (post)
+      gst_retinanet_detect_post_message (self, frame->buffer, width, height, kept, !infer);
+    ++s.frame_number;
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("Detection failed on a %dx%d %s frame with model '%s': %s", width, height,
+            gst_video_format_to_string (GST_VIDEO_FRAME_FORMAT (frame)),
+            s.model_path.c_str (), e.what ()), ("%s", e.what ()));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}

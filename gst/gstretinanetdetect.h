@@ -1,0 +1,41 @@
+/* retinanetdetect: RetinaNet object detection on raw video frames, results as region-of-interest metadata. */
+#ifndef __GST_RETINANET_DETECT_H__
+#define __GST_RETINANET_DETECT_H__
+
+#include <gst/gst.h>
+#include <gst/video/gstvideofilter.h>
+#include <gst/video/video.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_RETINANET_DETECT (gst_retinanet_detect_get_type ())
+G_DECLARE_FINAL_TYPE (GstRetinanetDetect, gst_retinanet_detect, GST, RETINANET_DETECT, GstVideoFilter)
+
+/* The detector, the last detections and the per-stream counters: C++, owned by the element. */
+struct RetinanetDetectState;
+
+struct _GstRetinanetDetect
+{
+  GstVideoFilter parent;
+
+  /* properties, guarded by the object lock */
+  gchar *model;
+  gchar *device;
+  gfloat score_threshold;
+  gfloat nms_threshold;
+  gint max_detections;
+  gint min_size;
+  gint max_size;
+  guint interval;
+  gchar *classes;
+  gboolean post_messages;
+
+  /* created at start, deleted at stop (streaming thread only in between) */
+  struct RetinanetDetectState *state;
+};
+
+GST_ELEMENT_REGISTER_DECLARE (retinanetdetect);
+
+G_END_DECLS
+
+#endif /* __GST_RETINANET_DETECT_H__ */

@@ -1,0 +1,210 @@
+/**
+ * SECTION:element-retinanetoverlay
+ * @title: retinanetoverlay
+ * @see_also: retinanetdetect
+ *
+ * Draws every #GstVideoRegionOfInterestMeta of a buffer onto its frame, in place: the box outline and a banner
+ * with "label score" in the box's top-left corner, one stable colour per class (chosen from the label name).
+ * Any producer's metas are drawn, not only retinanetdetect's: the label comes from the meta's `detection`
+ * structure when it has one, else from its `roi_type`, and the score is shown only when there is one. Nothing is
+ * drawn outside a box. I420 and NV12 frames are drawn on their Y and chroma planes directly, without converting
+ * the frame to RGB and back.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 videotestsrc ! video/x-raw,width=640,height=480 ! retinanetdetect model=model.safetensors ! \
+ *     retinanetoverlay thickness=3 font-scale=0.6 ! videoconvert ! autovideosink
+ * ]| Shows the detections on a test pattern.
+ */
+
+#include "gst/gstretinanetoverlay.h"
+
+#include "gst/detection_meta.h"
+#include "gst/frame_view.h"
+#include "gst/roi_painter.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_retinanet_overlay_debug);
+#define GST_CAT_DEFAULT gst_retinanet_overlay_debug
+
+enum
+{
+  PROP_0,
+  PROP_THICKNESS,
+  PROP_FONT_SCALE,
+  PROP_SHOW_LABELS,
+  PROP_SHOW_CONFIDENCE,
+};
+
+#define DEFAULT_PROP_THICKNESS 2
+#define DEFAULT_PROP_FONT_SCALE 0.5
+#define DEFAULT_PROP_SHOW_LABELS TRUE
+#define DEFAULT_PROP_SHOW_CONFIDENCE TRUE
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (RETINANET_VIDEO_CAPS));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (RETINANET_VIDEO_CAPS));
+
+static void gst_retinanet_overlay_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec);
+static void gst_retinanet_overlay_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec);
+static gboolean gst_retinanet_overlay_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVideoInfo * in_info,
+    GstCaps * outcaps, GstVideoInfo * out_info);
+static GstFlowReturn gst_retinanet_overlay_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame);
+
+#define gst_retinanet_overlay_parent_class parent_class
+G_DEFINE_TYPE (GstRetinanetOverlay, gst_retinanet_overlay, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (retinanetoverlay, "retinanetoverlay", GST_RANK_NONE, GST_TYPE_RETINANET_OVERLAY);
+
+#define LIVE_PARAM_FLAGS ((GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING))
+
+static void
+gst_retinanet_overlay_class_init (GstRetinanetOverlayClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+
+  gobject_class->set_property = gst_retinanet_overlay_set_property;
+  gobject_class->get_property = gst_retinanet_overlay_get_property;
+
+  g_object_class_install_property (gobject_class, PROP_THICKNESS,
+      g_param_spec_int ("thickness", "Thickness", "Width of the box outlines in pixels, drawn inside the box",
+          1, 100, DEFAULT_PROP_THICKNESS, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_FONT_SCALE,
+      g_param_spec_double ("font-scale", "Font scale",
+          "Size of the caption text (OpenCV Hershey font scale; 1.0 is about 22 pixels high)",
+          0.1, 10.0, DEFAULT_PROP_FONT_SCALE, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_SHOW_LABELS,
+      g_param_spec_boolean ("show-labels", "Show labels", "Write the label name in each box's caption",
+          DEFAULT_PROP_SHOW_LABELS, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_SHOW_CONFIDENCE,
+      g_param_spec_boolean ("show-confidence", "Show confidence",
+          "Write the confidence in each box's caption (when the meta has one)",
+          DEFAULT_PROP_SHOW_CONFIDENCE, LIVE_PARAM_FLAGS));
+
+  gst_element_class_set_static_metadata (element_class,
+      "RetinaNet detection overlay", "Filter/Effect/Video",
+      "Draws region-of-interest metadata (from retinanetdetect or any other producer) onto video frames: "
+      "box outlines and 'label score' captions, one colour per class",
+      "gst-retinanet project");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_retinanet_overlay_set_info);
+  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR (gst_retinanet_overlay_transform_frame_ip);
+
+  GST_DEBUG_CATEGORY_INIT (gst_retinanet_overlay_debug, "retinanetoverlay", 0, "RetinaNet detection overlay");
+}
+
+static void
+gst_retinanet_overlay_init (GstRetinanetOverlay * self)
+{
+  self->thickness = DEFAULT_PROP_THICKNESS;
+  self->font_scale = DEFAULT_PROP_FONT_SCALE;
+  self->show_labels = DEFAULT_PROP_SHOW_LABELS;
+  self->show_confidence = DEFAULT_PROP_SHOW_CONFIDENCE;
+  self->paint = NULL;
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}
+
+static void
+gst_retinanet_overlay_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
+{
+  GstRetinanetOverlay *self = GST_RETINANET_OVERLAY (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_THICKNESS:
+      self->thickness = g_value_get_int (value);
+      break;
+    case PROP_FONT_SCALE:
+      self->font_scale = g_value_get_double (value);
+      break;
+    case PROP_SHOW_LABELS:
+      self->show_labels = g_value_get_boolean (value);
+      break;
+    case PROP_SHOW_CONFIDENCE:
+      self->show_confidence = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_retinanet_overlay_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
+{
+  GstRetinanetOverlay *self = GST_RETINANET_OVERLAY (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_THICKNESS:
+      g_value_set_int (value, self->thickness);
+      break;
+    case PROP_FONT_SCALE:
+      g_value_set_double (value, self->font_scale);
+      break;
+    case PROP_SHOW_LABELS:
+      g_value_set_boolean (value, self->show_labels);
+      break;
+    case PROP_SHOW_CONFIDENCE:
+      g_value_set_boolean (value, self->show_confidence);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_retinanet_overlay_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVideoInfo * in_info,
+    GstCaps * outcaps, GstVideoInfo * out_info)
+{
+  GstRetinanetOverlay *self = GST_RETINANET_OVERLAY (filter);
+  retinanet::gst::PaintFunction paint = retinanet::gst::painter_for (GST_VIDEO_INFO_FORMAT (in_info));
+
+  if (!paint)
+    goto unsupported;
+  self->paint = reinterpret_cast<gpointer> (paint);
+  return TRUE;
+
+unsupported:
+  GST_ERROR_OBJECT (self, "unsupported format %s", gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (in_info)));
+  return FALSE;
+}
+
+static GstFlowReturn
+gst_retinanet_overlay_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame)
+{
+  GstRetinanetOverlay *self = GST_RETINANET_OVERLAY (filter);
+  retinanet::gst::PaintStyle style;
+
+  GST_OBJECT_LOCK (self);
+  style.thickness = self->thickness;
+  style.font_scale = self->font_scale;
+  style.show_labels = self->show_labels;
+  style.show_confidence = self->show_confidence;
+  GST_OBJECT_UNLOCK (self);
+
+  try {
+    const std::vector<retinanet::gst::Region> regions = retinanet::gst::read_regions (frame->buffer);
+    if (!regions.empty ())
+      reinterpret_cast<retinanet::gst::PaintFunction> (self->paint) (frame, regions, style);
+  } catch (const std::exception & e) {
+    /* Only OpenCV can throw here (out of memory, a broken frame); the stream cannot go on sensibly. */
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not draw the detections on a %dx%d frame.",
+            GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame)), ("%s", e.what ()));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
