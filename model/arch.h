@@ -19,6 +19,7 @@ struct ArchSpec {
   bool p6_from_p5;                      // LastLevelP6P7: P6 from P5 (v1) or from C5 (v2)
   bool head_group_norm;                 // GroupNorm(32) after each head conv (v2)
   int head_convs;                       // convs before the class and box predictors
+  bool giou_box_loss;                   // training: GIoU on decoded boxes (v2) or L1 on deltas (v1)
 
   int block_expansion() const { return block == BlockType::kBottleneck ? 4 : 1; }
   // Output channels of C3, C4, C5 (layer2..layer4).

@@ -72,9 +72,8 @@ std::pair<int64_t, int64_t> resized_size(int64_t height, int64_t width, int min_
           static_cast<int64_t>(std::floor(static_cast<double>(width) * s))};
 }
 
-NetworkInput prepare_input(const torch::Tensor& image, const std::vector<float>& mean, const std::vector<float>& std,
-                           int min_size, int max_size) {
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(image.device());
+torch::Tensor normalize_and_resize(const torch::Tensor& image, const std::vector<float>& mean,
+                                   const std::vector<float>& std, int min_size, int max_size) {
   const torch::Tensor m = torch::tensor(mean, torch::kFloat32).to(image.device()).view({3, 1, 1});
   const torch::Tensor s = torch::tensor(std, torch::kFloat32).to(image.device()).view({3, 1, 1});
   const torch::Tensor normalized = (image - m) / s;
@@ -86,13 +85,30 @@ NetworkInput prepare_input(const torch::Tensor& image, const std::vector<float>&
                                                                             .size(std::vector<int64_t>{h, w})
                                                                             .mode(torch::kBilinear)
                                                                             .align_corners(false));
-  const int64_t pad_h = (h + kSizeDivisible - 1) / kSizeDivisible * kSizeDivisible;
-  const int64_t pad_w = (w + kSizeDivisible - 1) / kSizeDivisible * kSizeDivisible;
+  return resized[0];
+}
+
+torch::Tensor pad_batch(const std::vector<torch::Tensor>& images) {
+  int64_t h = 0, w = 0;
+  for (const torch::Tensor& im : images) {
+    h = std::max(h, im.size(1));
+    w = std::max(w, im.size(2));
+  }
+  h = (h + kSizeDivisible - 1) / kSizeDivisible * kSizeDivisible;
+  w = (w + kSizeDivisible - 1) / kSizeDivisible * kSizeDivisible;
+  torch::Tensor batch = torch::zeros({static_cast<int64_t>(images.size()), 3, h, w}, images.at(0).options());
+  for (size_t i = 0; i < images.size(); ++i)
+    batch[i].slice(1, 0, images[i].size(1)).slice(2, 0, images[i].size(2)).copy_(images[i]);
+  return batch;
+}
+
+NetworkInput prepare_input(const torch::Tensor& image, const std::vector<float>& mean, const std::vector<float>& std,
+                           int min_size, int max_size) {
+  const torch::Tensor resized = normalize_and_resize(image, mean, std, min_size, max_size);
   NetworkInput input;
-  input.batch = torch::zeros({1, 3, pad_h, pad_w}, opts);
-  input.batch.slice(2, 0, h).slice(3, 0, w).copy_(resized);
-  input.resized_h = h;
-  input.resized_w = w;
+  input.batch = pad_batch({resized});
+  input.resized_h = resized.size(1);
+  input.resized_w = resized.size(2);
   return input;
 }
 

@@ -21,6 +21,13 @@ torch::Tensor image_to_tensor(const ImageView& image);
 // _resize_image_and_masks' arithmetic: (height, width) after resizing, computed in float32 as torchvision does.
 std::pair<int64_t, int64_t> resized_size(int64_t height, int64_t width, int min_size, int max_size);
 
+// Normalise then resize as GeneralizedRCNNTransform does: image [3, H, W] in [0, 1] -> [3, h, w].
+torch::Tensor normalize_and_resize(const torch::Tensor& image, const std::vector<float>& mean,
+                                   const std::vector<float>& std, int min_size, int max_size);
+
+// batch_images: [3, h_i, w_i] images zero-padded into one [N, 3, H, W] batch, H and W multiples of 32.
+torch::Tensor pad_batch(const std::vector<torch::Tensor>& images);
+
 struct NetworkInput {
   torch::Tensor batch;  // [1, 3, H_pad, W_pad], normalised, zero-padded
   int64_t resized_h = 0, resized_w = 0;

@@ -1,0 +1,239 @@
+// retinanet-train: trains a RetinaNet with focal loss on the synthetic shapes or a COCO-format set, prints
+// torchvision-comparable losses (--loss-only), or writes a synthetic COCO set (--write-coco).
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <thread>
+
+#include "model/coco.h"
+#include "model/model_error.h"
+#include "model/retinanet.h"
+#include "model/safetensors.h"
+#include "model/synthetic_scene.h"
+#include "model/trainer.h"
+#include "tools/cli_args.h"
+#include "tools/train_data.h"
+
+namespace {
+
+using namespace retinanet;
+
+const char* kUsage =
+    "usage: retinanet-train [data] [model] [schedule] --output FILE\n"
+    "  data:     --synthetic (default) | --coco ANN.json --image-dir DIR\n"
+    "  model:    --arch NAME (a new model; default retinanet_tiny_fpn) | --weights FILE (start from a model file)\n"
+    "            | --resume CHECKPOINT (continue a run, optimiser state included)\n"
+    "            --min-size N --max-size N (new models)\n"
+    "  schedule: --iterations N --batch N --optimizer adamw|sgd --lr F --warmup N --weight-decay F\n"
+    "            --checkpoint-every N --time-limit MINUTES --seed N --threads N --workers N\n"
+    "Other modes:\n"
+    "  retinanet-train --weights W --coco ANN.json --image-dir DIR --loss-only\n"
+    "      one JSON line per image: {\"image\", \"classification\", \"bbox_regression\"}, no update, no augmentation\n"
+    "  retinanet-train --write-coco DIR --count N [--seed N] [--width W --height H]\n"
+    "      writes N synthetic scenes as PNG files and DIR/annotations.json\n";
+
+struct Args {
+  bool synthetic = false, loss_only = false;
+  std::string coco, image_dir, arch = "retinanet_tiny_fpn", weights, resume, output, write_coco;
+  int min_size = 0, max_size = 0, iterations = 20000, batch = 4, checkpoint_every = 500, seed = 1, threads = 0;
+  int workers = 1, count = 100, width = 640, height = 480, warmup = 300;
+  float lr = 1e-3f, weight_decay = 1e-4f, time_limit = 0;
+  std::string optimizer = "adamw";
+};
+
+// The default model's settings: native 640x480 input, anchors from 16 px, one aspect ratio (the shapes' boxes are
+// close to square whatever their rotation).
+ModelConfig new_model_config(const Args& a, const std::vector<std::string>& labels) {
+  ModelConfig c;
+  c.arch = a.arch;
+  c.labels = labels;
+  c.num_classes = static_cast<int>(labels.size());
+  if (a.arch == "retinanet_tiny_fpn") {
+    c.min_size = 480;
+    c.max_size = 640;
+    c.anchor_sizes = {{16, 20, 25}, {32, 40, 50}, {64, 80, 101}, {128, 161, 203}, {256, 322, 406}};
+    c.aspect_ratios = {1.0f};
+    c.score_thresh = 0.3f;
+    c.detections_per_img = 100;
+  }
+  if (a.min_size > 0) c.min_size = a.min_size;
+  if (a.max_size > 0) c.max_size = a.max_size;
+  return c;
+}
+
+RetinaNet load_model(const std::string& path) {
+  TensorFile file = read_safetensors(path);
+  ModelConfig config;
+  try {
+    config = ModelConfig::from_metadata(file.metadata);
+  } catch (const ModelError& e) {
+    throw ModelError(path + ": " + e.what());
+  }
+  RetinaNet net(config);
+  net->load_tensors(file.tensors, path);
+  return net;
+}
+
+int write_coco_set(const Args& a) {
+  std::filesystem::create_directories(a.write_coco);
+  SceneOptions options;
+  options.width = a.width;
+  options.height = a.height;
+  SceneGenerator generator(options);
+  CocoDataset data;
+  data.labels = shape_label_names();
+  for (int i = 0; i < a.count; ++i) {
+    Scene scene = generator.generate(static_cast<uint64_t>(a.seed) * 1000003ull + i);
+    CocoImage img;
+    img.id = i + 1;
+    char name[32];
+    std::snprintf(name, sizeof name, "%06d.png", i);
+    img.file_name = name;
+    img.width = scene.bgr.cols;
+    img.height = scene.bgr.rows;
+    img.objects = scene.objects;
+    if (!cv::imwrite(a.write_coco + "/" + name, scene.bgr)) throw ModelError("cannot write " + a.write_coco + "/" + name);
+    data.images.push_back(img);
+  }
+  write_coco(a.write_coco + "/annotations.json", data);
+  return 0;
+}
+
+int loss_only(const Args& a) {
+  RetinaNet net = load_model(a.weights);
+  const CocoDataset data = read_coco(a.coco);
+  Trainer trainer(net, TrainOptions{});
+  for (const CocoImage& image : data.images) {
+    const std::string path = a.image_dir + "/" + image.file_name;
+    cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+    if (bgr.empty()) throw ModelError("cannot read image '" + path + "'");
+    const StepLosses l = trainer.losses(collate({make_train_sample(bgr, image.objects, net->config())}));
+    std::cout << nlohmann::json{{"image", image.file_name},
+                                {"classification", l.classification},
+                                {"bbox_regression", l.bbox_regression}}
+                     .dump()
+              << '\n';
+  }
+  return 0;
+}
+
+std::string duration_text(double seconds) {
+  const int s = static_cast<int>(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60);
+  return buf;
+}
+
+int train(const Args& a) {
+  if (a.output.empty()) throw ModelError("--output FILE is required for training");
+  CocoDataset coco;
+  std::vector<std::string> labels = shape_label_names();
+  if (!a.coco.empty()) {
+    coco = read_coco(a.coco);
+    if (coco.images.empty()) throw ModelError(a.coco + ": no images");
+    labels = coco.labels;
+  }
+  RetinaNet net = !a.weights.empty() ? load_model(a.weights)
+                  : !a.resume.empty() ? load_model(a.resume)
+                                      : RetinaNet(new_model_config(a, labels));
+  if (net->config().num_classes != static_cast<int>(labels.size()))
+    throw ModelError("the model has " + std::to_string(net->config().num_classes) + " classes, the data " +
+                     std::to_string(labels.size()));
+  TrainOptions options;
+  options.optimizer = a.optimizer;
+  options.lr = a.lr;
+  options.weight_decay = a.weight_decay;
+  options.warmup = a.warmup;
+  options.iterations = a.iterations;
+  Trainer trainer(net, options);
+  const int start = a.resume.empty() ? 0 : trainer.resume(a.resume);
+
+  SampleSource source = a.coco.empty() ? synthetic_source(SceneGenerator(), net->config(), a.seed)
+                                       : coco_source(coco, a.image_dir, net->config(), a.seed);
+  Prefetcher data(source, static_cast<uint64_t>(start) * a.batch, a.workers, 4 * a.batch);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  double cls_avg = 0, box_avg = 0;
+  int it = start;
+  for (; it < a.iterations; ++it) {
+    std::vector<TrainSample> samples;
+    for (int b = 0; b < a.batch; ++b) samples.push_back(data.next());
+    const StepLosses l = trainer.step(collate(samples), it);
+    if (!std::isfinite(l.classification) || !std::isfinite(l.bbox_regression))
+      throw ModelError("the loss diverged at iteration " + std::to_string(it + 1) + "; lower --lr");
+    const double k = it == start ? 1.0 : 0.05;  // running means for a readable progress line
+    cls_avg += k * (l.classification - cls_avg);
+    box_avg += k * (l.bbox_regression - box_avg);
+    const int done = it + 1 - start;
+    if (done % 10 == 0 || it + 1 == a.iterations) {
+      const double t = elapsed();
+      std::fprintf(stderr, "iter %d/%d  cls %.4f  box %.4f  lr %.2e  %.1f img/s  elapsed %s  left %s\n", it + 1,
+                   a.iterations, cls_avg, box_avg, trainer.learning_rate(it), done * a.batch / t,
+                   duration_text(t).c_str(), duration_text(t / done * (a.iterations - it - 1)).c_str());
+    }
+    if ((it + 1) % a.checkpoint_every == 0) trainer.save(a.output, it + 1);
+    if (a.time_limit > 0 && elapsed() > a.time_limit * 60) {
+      ++it;
+      std::fprintf(stderr, "time limit reached after iteration %d; resume with --resume %s\n", it, a.output.c_str());
+      break;
+    }
+  }
+  trainer.save(a.output, it);
+  std::fprintf(stderr, "wrote %s (iteration %d, %s)\n", a.output.c_str(), it, duration_text(elapsed()).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  std::vector<std::string> rest;
+  retinanet::cli::ArgParser args("retinanet-train", kUsage);
+  args.add_switch("--synthetic", &a.synthetic);
+  args.add_switch("--loss-only", &a.loss_only);
+  args.add_string("--coco", &a.coco);
+  args.add_string("--image-dir", &a.image_dir);
+  args.add_string("--arch", &a.arch);
+  args.add_string("--weights", &a.weights);
+  args.add_string("--resume", &a.resume);
+  args.add_string("--output", &a.output);
+  args.add_string("--write-coco", &a.write_coco);
+  args.add_string("--optimizer", &a.optimizer);
+  args.add_int("--min-size", &a.min_size, 1);
+  args.add_int("--max-size", &a.max_size, 1);
+  args.add_int("--iterations", &a.iterations, 1);
+  args.add_int("--batch", &a.batch, 1, 256);
+  args.add_int("--checkpoint-every", &a.checkpoint_every, 1);
+  args.add_int("--seed", &a.seed, 0);
+  args.add_int("--threads", &a.threads, 1);
+  args.add_int("--workers", &a.workers, 1, 64);
+  args.add_int("--count", &a.count, 1);
+  args.add_int("--width", &a.width, 32);
+  args.add_int("--height", &a.height, 32);
+  args.add_int("--warmup", &a.warmup, 0);
+  args.add_float("--lr", &a.lr, 0, 10);
+  args.add_float("--weight-decay", &a.weight_decay, 0, 1);
+  args.add_float("--time-limit", &a.time_limit, 0);
+  if (!args.parse(argc, argv, rest)) return 2;
+  if (!rest.empty()) return args.fail("unexpected argument '" + rest[0] + "'");
+  if (!a.coco.empty() && a.image_dir.empty()) return args.fail("--coco needs --image-dir");
+  if (a.synthetic && !a.coco.empty()) return args.fail("--synthetic and --coco exclude each other");
+  try {
+    torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency()));
+    torch::manual_seed(a.seed);
+    if (!a.write_coco.empty()) return write_coco_set(a);
+    if (a.loss_only) {
+      if (a.weights.empty() || a.coco.empty()) return args.fail("--loss-only needs --weights and --coco");
+      return loss_only(a);
+    }
+    return train(a);
+  } catch (const std::exception& e) {
+    return args.fail(e.what());
+  }
+}
