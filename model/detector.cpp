@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "model/anchors.h"
+#include "model/default_model.h"
 #include "model/model_error.h"
 #include "model/postprocess.h"
 #include "model/retinanet.h"
@@ -65,13 +66,14 @@ struct Detector::Impl {
 };
 
 Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl>()) {
-  const std::string path = options.weights.empty() ? default_model_path() : options.weights;
-  if (path.empty()) throw ModelError("no model given and this build has no embedded default model");
+  if (options.weights.empty() && !has_default_model())
+    throw ModelError("no model given and this build has no embedded default model");
+  const std::string path = options.weights.empty() ? kDefaultModelName : options.weights;
   impl_->device = choose_device(options.device);
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads > 0) torch::set_num_threads(threads);
 
-  TensorFile file = read_safetensors(path);
+  TensorFile file = options.weights.empty() ? read_default_model() : read_safetensors(path);
   ModelConfig config;
   try {
     config = ModelConfig::from_metadata(file.metadata);

@@ -51,7 +51,9 @@ class Detector {
   std::unique_ptr<Impl> impl_;
 };
 
-// Where the embedded default model is, or an empty string when this build has none.
-std::string default_model_path();
+// Whether this build embeds the project's default model (used when DetectorOptions::weights is empty), and the
+// name that stands for it in messages.
+bool has_default_model();
+extern const char* const kDefaultModelName;
 
 }  // namespace retinanet

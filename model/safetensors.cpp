@@ -83,22 +83,26 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 TensorFile read_safetensors(const std::string& path) {
   MappedFile file(path);
+  return read_safetensors(file.data(), file.size(), path);
+}
+
+TensorFile read_safetensors(const uint8_t* bytes, size_t size, const std::string& path) {
   auto fail = [&](const std::string& why) { return ModelError(path + ": " + why); };
-  if (file.size() < 8) throw fail("truncated: too short for a safetensors header");
-  const uint64_t header_len = read_le64(file.data());
-  if (header_len > kMaxHeaderBytes || header_len > file.size() - 8)
+  if (size < 8) throw fail("truncated: too short for a safetensors header");
+  const uint64_t header_len = read_le64(bytes);
+  if (header_len > kMaxHeaderBytes || header_len > size - 8)
     throw fail("truncated or not a safetensors file: header length " + std::to_string(header_len) +
-               " exceeds the file size " + std::to_string(file.size()));
+               " exceeds the file size " + std::to_string(size));
   json header;
   try {
-    header = json::parse(file.data() + 8, file.data() + 8 + header_len);
+    header = json::parse(bytes + 8, bytes + 8 + header_len);
   } catch (const json::exception& e) {
     throw fail(std::string("bad header: invalid JSON (") + e.what() + ")");
   }
   if (!header.is_object()) throw fail("bad header: not a JSON object");
 
-  const uint8_t* data = file.data() + 8 + header_len;
-  const uint64_t data_len = file.size() - 8 - header_len;
+  const uint8_t* data = bytes + 8 + header_len;
+  const uint64_t data_len = size - 8 - header_len;
   TensorFile result;
   struct Entry {
     std::string name;

@@ -20,6 +20,8 @@ struct TensorFile {
 // Throws ModelError, naming `path` and the first problem: unreadable, truncated, bad header, unsupported dtype,
 // a byte range that does not fit its shape.
 TensorFile read_safetensors(const std::string& path);
+// The same from bytes in memory (an embedded model); `name` stands for the file in messages.
+TensorFile read_safetensors(const uint8_t* data, size_t size, const std::string& name);
 
 // Writes float32 tensors (others are converted) in name order; throws ModelError when the file cannot be written.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,

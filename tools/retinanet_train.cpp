@@ -34,14 +34,15 @@ const char* kUsage =
     "Other modes:\n"
     "  retinanet-train --weights W --coco ANN.json --image-dir DIR --loss-only\n"
     "      one JSON line per image: {\"image\", \"classification\", \"bbox_regression\"}, no update, no augmentation\n"
-    "  retinanet-train --write-coco DIR --count N [--seed N] [--width W --height H]\n"
+    "  retinanet-train --write-coco DIR --count N [--seed N] [--width W --height H] [--min-objects N]\n"
+    "                  [--max-objects N]\n"
     "      writes N synthetic scenes as PNG files and DIR/annotations.json\n";
 
 struct Args {
   bool synthetic = false, loss_only = false;
   std::string coco, image_dir, arch = "retinanet_tiny_fpn", weights, resume, output, write_coco;
   int min_size = 0, max_size = 0, iterations = 20000, batch = 4, checkpoint_every = 500, seed = 1, threads = 0;
-  int workers = 1, count = 100, width = 640, height = 480, warmup = 300;
+  int workers = 1, count = 100, width = 640, height = 480, warmup = 300, min_objects = 1, max_objects = 10;
   float lr = 1e-3f, weight_decay = 1e-4f, time_limit = 0;
   std::string optimizer = "adamw";
 };
@@ -84,6 +85,8 @@ int write_coco_set(const Args& a) {
   SceneOptions options;
   options.width = a.width;
   options.height = a.height;
+  options.min_objects = a.min_objects;
+  options.max_objects = a.max_objects;
   SceneGenerator generator(options);
   CocoDataset data;
   data.labels = shape_label_names();
@@ -217,6 +220,8 @@ int main(int argc, char** argv) {
   args.add_int("--width", &a.width, 32);
   args.add_int("--height", &a.height, 32);
   args.add_int("--warmup", &a.warmup, 0);
+  args.add_int("--min-objects", &a.min_objects, 0, 100);
+  args.add_int("--max-objects", &a.max_objects, 0, 100);
   args.add_float("--lr", &a.lr, 0, 10);
   args.add_float("--weight-decay", &a.weight_decay, 0, 1);
   args.add_float("--time-limit", &a.time_limit, 0);
