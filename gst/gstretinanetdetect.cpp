@@ -424,15 +424,15 @@ gst_retinanet_detect_start (GstBaseTransform * trans)
   options.max_size = self->max_size;
   GST_OBJECT_UNLOCK (self);
 
-  const std::string path = options.weights.empty () ? retinanet::default_model_path () : options.weights;
-  const std::string shown = path.empty () ? std::string ("(embedded default)") : path;
-  if (path.empty ()) {
+  const std::string path = options.weights.empty () ? std::string (retinanet::kDefaultModelName) : options.weights;
+  const std::string shown = path;
+  if (options.weights.empty () && !retinanet::has_default_model ()) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("No RetinaNet model: set the 'model' property to a .safetensors file "
             "(this build has no embedded default model)."), (NULL));
     return FALSE;
   }
-  if (!g_file_test (path.c_str (), G_FILE_TEST_IS_REGULAR)) {
+  if (!options.weights.empty () && !g_file_test (path.c_str (), G_FILE_TEST_IS_REGULAR)) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("Could not load RetinaNet model '%s': no such file.", path.c_str ()), (NULL));
     return FALSE;
