@@ -61,8 +61,7 @@ std::vector<Region> read_regions(GstBuffer* buffer) {
     }
     regions.push_back(std::move(r));
   }
-  // gst_buffer_add_meta prepends, so iteration yields the newest first.
-  std::reverse(regions.begin(), regions.end());
+  // GStreamer (1.16 and later) iterates metas in the order they were added: here, by decreasing score.
   return regions;
 }
 

@@ -1,0 +1,74 @@
+// retinanetjson: one parsable line per frame, detections written exactly as retinanet-detect writes them, buffers
+// passed through untouched.
+#include <gst/check/gstharness.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "gst_test_util.h"
+
+namespace {
+
+std::vector<nlohmann::json> read_lines(const std::string& path) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+TEST(Json, DetectionsEqualTheToolsOutput) {
+  const std::string dir = gst_test::scratch_dir("json");
+  const std::string path = dir + "/detections.jsonl";
+  const std::string image = gst_test::frame_path(317, 239);
+  const nlohmann::json tool = gst_test::run_detect_tool({image})[0];
+  const gst_test::Frame f = gst_test::make_frame(gst_test::read_rgb(image), GST_VIDEO_FORMAT_BGR);
+
+  GstHarness* h = gst_harness_new_parse(("retinanetdetect model=\"" + gst_test::model_path() +
+                                         "\" interval=2 ! retinanetjson location=\"" + path + "\"").c_str());
+  gst_harness_set_src_caps_str(h, gst_test::caps_string(f).c_str());
+  for (int i = 0; i < 3; ++i) gst_buffer_unref(gst_harness_push_and_pull(h, gst_test::make_buffer(f, i * GST_SECOND / 4)));
+  GstBuffer* no_pts = gst_test::make_buffer(f);
+  GST_BUFFER_PTS(no_pts) = GST_CLOCK_TIME_NONE;
+  gst_buffer_unref(gst_harness_push_and_pull(h, no_pts));
+  gst_harness_teardown(h);
+
+  const std::vector<nlohmann::json> lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 4u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const nlohmann::json& line = lines[i];
+    EXPECT_EQ(line.at("frame"), i);
+    EXPECT_EQ(line.at("width"), 317);
+    EXPECT_EQ(line.at("height"), 239);
+    EXPECT_EQ(line.at("stale"), i % 2 == 1);
+    EXPECT_EQ(line.at("detections"), tool.at("detections")) << "frame " << i;
+  }
+  EXPECT_EQ(lines[1].at("pts"), GST_SECOND / 4);
+  EXPECT_DOUBLE_EQ(lines[1].at("timestamp").get<double>(), 0.25);
+  EXPECT_TRUE(lines[3].at("pts").is_null());
+  EXPECT_TRUE(lines[3].at("timestamp").is_null());
+}
+
+TEST(Json, ForeignMetasHaveNoLabelOrScoreAndBuffersPassUntouched) {
+  const std::string path = gst_test::scratch_dir("json") + "/foreign.jsonl";
+  GstHarness* h = gst_harness_new_parse(("retinanetjson location=\"" + path + "\"").c_str());
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=I420,width=64,height=48,framerate=30/1");
+  GstBuffer* in = gst_harness_create_buffer(h, 64 * 48 * 3 / 2);
+  gst_buffer_add_video_region_of_interest_meta(in, "face", 4, 5, 20, 30);
+  gst_buffer_ref(in);
+  GstBuffer* out = gst_harness_push_and_pull(h, in);
+  EXPECT_EQ(out, in) << "passthrough: the very same buffer";
+  gst_buffer_unref(out);
+  gst_buffer_unref(in);
+  GstBuffer* empty = gst_harness_push_and_pull(h, gst_harness_create_buffer(h, 64 * 48 * 3 / 2));
+  gst_buffer_unref(empty);
+  gst_harness_teardown(h);
+
+  const std::vector<nlohmann::json> lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  const nlohmann::json expected =
+      nlohmann::json::parse(R"([{"label": null, "name": "face", "score": null, "box": [4.0, 5.0, 24.0, 35.0]}])");
+  EXPECT_EQ(lines[0].at("detections"), expected);
+  EXPECT_TRUE(lines[1].at("detections").empty());
+}
+
+}  // namespace

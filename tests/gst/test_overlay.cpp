@@ -1,0 +1,158 @@
+// retinanetoverlay: on every format, pixels change on the boxes and never outside them; metas without a
+// `detection` param (other producers', or scaled ones) are drawn too; one colour per class.
+#include <gst/check/gstharness.h>
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+
+#include "gst/roi_painter.h"
+#include "gst_test_util.h"
+
+namespace {
+
+constexpr int kWidth = 320, kHeight = 240;
+
+struct Box {
+  int x, y, w, h;
+};
+
+// Ours (with a `detection` param), a foreign one (label only), another of the first class, and one hanging over
+// the frame's corner (foreign producers may not clip).
+const Box kOurs{21, 31, 130, 90}, kForeign{181, 61, 100, 150}, kSameClass{30, 150, 60, 60}, kOver{290, 200, 60, 80};
+
+void attach_metas(GstBuffer* buffer) {
+  retinanet::Detection d;
+  d.label = 2;
+  d.name = "square";
+  d.score = 0.87f;
+  d.x1 = kOurs.x + 0.4f;
+  d.y1 = kOurs.y + 0.2f;
+  d.x2 = kOurs.x + kOurs.w - 0.5f;
+  d.y2 = kOurs.y + kOurs.h - 0.3f;
+  retinanet::Detection same = d;
+  same.x1 = kSameClass.x, same.y1 = kSameClass.y, same.x2 = kSameClass.x + kSameClass.w;
+  same.y2 = kSameClass.y + kSameClass.h;
+  retinanet::gst::attach_detections(buffer, {d, same}, kWidth, kHeight, false);
+  gst_buffer_add_video_region_of_interest_meta(buffer, "person", kForeign.x, kForeign.y, kForeign.w, kForeign.h);
+  gst_buffer_add_video_region_of_interest_meta(buffer, "car", kOver.x, kOver.y, kOver.w, kOver.h);
+}
+
+bool inside(int x, int y, const Box& b) { return x >= b.x && y >= b.y && x < b.x + b.w && y < b.y + b.h; }
+bool inside_any(int x, int y) {
+  for (const Box& b : {kOurs, kForeign, kSameClass, kOver})
+    if (inside(x, y, b)) return true;
+  return false;
+}
+
+// Runs one frame of flat grey through an overlay with `properties`, with the metas above; planes before and after.
+std::pair<std::vector<cv::Mat>, std::vector<cv::Mat>> overlay(GstVideoFormat format, const std::string& properties,
+                                                              bool with_metas = true) {
+  const cv::Mat grey(kHeight, kWidth, CV_8UC3, cv::Scalar(90, 100, 110));
+  const gst_test::Frame f = gst_test::make_frame(grey, format);
+  GstHarness* h = gst_harness_new_parse(("retinanetoverlay " + properties).c_str());
+  gst_harness_set_src_caps_str(h, gst_test::caps_string(f).c_str());
+  GstBuffer* in = gst_test::make_buffer(f);
+  if (with_metas) attach_metas(in);
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, format, kWidth, kHeight);
+  std::vector<cv::Mat> before = gst_test::read_planes(in, info);
+  GstBuffer* out = gst_harness_push_and_pull(h, in);
+  std::vector<cv::Mat> after = gst_test::read_planes(out, info);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+  return {before, after};
+}
+
+// Whether any byte of pixel (x, y) changed in a plane whose pixels are `bytes` wide and subsampled by `sub`.
+bool changed(const cv::Mat& before, const cv::Mat& after, int x, int y, int bytes = 1) {
+  for (int k = 0; k < bytes; ++k)
+    if (before.at<uint8_t>(y, x * bytes + k) != after.at<uint8_t>(y, x * bytes + k)) return true;
+  return false;
+}
+
+class OverlayFormatTest : public testing::TestWithParam<GstVideoFormat> {};
+
+TEST_P(OverlayFormatTest, DrawsOnTheBoxesAndNowhereElse) {
+  const GstVideoFormat format = GetParam();
+  const auto [before, after] = overlay(format, "thickness=3");
+  const bool yuv = format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_NV12;
+  const int bytes = yuv ? 1 : before[0].cols / kWidth;
+
+  // Full-resolution plane (packed pixels, or luma): changes only inside boxes.
+  int changed_outside = 0;
+  for (int y = 0; y < kHeight; ++y)
+    for (int x = 0; x < kWidth; ++x)
+      if (!inside_any(x, y) && changed(before[0], after[0], x, y, bytes)) ++changed_outside;
+  EXPECT_EQ(changed_outside, 0);
+
+  // The outline: every box's edges, three pixels deep, on the frame part of it; its interior away from the
+  // caption untouched.
+  for (const Box& b : {kOurs, kForeign, kSameClass, kOver}) {
+    const int mid_y = std::min(b.y + b.h / 2, kHeight - 8);  // below the caption banners, above a clipped edge
+    EXPECT_TRUE(changed(before[0], after[0], b.x, mid_y, bytes)) << "left edge of box at " << b.x;
+    EXPECT_TRUE(changed(before[0], after[0], b.x + 2, mid_y, bytes));
+    EXPECT_FALSE(changed(before[0], after[0], b.x + 3 + 1, mid_y, bytes)) << "inside the outline";
+    const int mid_x = std::min(b.x + b.w / 2, kWidth - 1);
+    EXPECT_TRUE(changed(before[0], after[0], mid_x, std::min(b.y + b.h, kHeight) - 1, bytes)) << "bottom edge";
+  }
+
+  if (yuv) {
+    // Chroma: a sample changes only when its 2x2 block touches a box; and the boxes' edges do change it.
+    int chroma_changed_outside = 0, chroma_changed = 0;
+    const int chroma_bytes = format == GST_VIDEO_FORMAT_NV12 ? 2 : 1;
+    for (size_t p = 1; p < before.size(); ++p)
+      for (int cy = 0; cy < kHeight / 2; ++cy)
+        for (int cx = 0; cx < kWidth / 2; ++cx) {
+          if (!changed(before[p], after[p], cx, cy, chroma_bytes)) continue;
+          ++chroma_changed;
+          bool touches = false;
+          for (int dy = 0; dy < 2; ++dy)
+            for (int dx = 0; dx < 2; ++dx) touches = touches || inside_any(2 * cx + dx, 2 * cy + dy);
+          if (!touches) ++chroma_changed_outside;
+        }
+    EXPECT_EQ(chroma_changed_outside, 0);
+    EXPECT_GT(chroma_changed, 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFormats, OverlayFormatTest, testing::ValuesIn(gst_test::all_formats()),
+                         [](const testing::TestParamInfo<GstVideoFormat>& info) {
+                           return std::string(gst_video_format_to_string(info.param));
+                         });
+
+TEST(Overlay, OneColourPerClassAcrossMetas) {
+  const auto [before, after] = overlay(GST_VIDEO_FORMAT_RGB, "");
+  auto pixel = [&](const Box& b) { return after[0](cv::Rect(3 * b.x, b.y + b.h / 2, 3, 1)).clone(); };
+  // Two "square" boxes: one colour, the class's own; a "person" box another.
+  EXPECT_EQ(cv::norm(pixel(kOurs), pixel(kSameClass), cv::NORM_INF), 0);
+  const retinanet::gst::Rgb square = retinanet::gst::class_colour("square");
+  EXPECT_EQ(pixel(kOurs).at<cv::Vec3b>(0, 0), cv::Vec3b(square[0], square[1], square[2]));
+  EXPECT_NE(cv::norm(pixel(kOurs), pixel(kForeign), cv::NORM_INF), 0);
+  EXPECT_EQ(retinanet::gst::class_colour("person"), retinanet::gst::class_colour("person"));
+}
+
+TEST(Overlay, CaptionFollowsTheShowProperties) {
+  // The caption banner fills the box's top-left corner; without label and score there is none.
+  const int x = kOurs.x + 4, y = kOurs.y + 4;
+  const auto [before, with] = overlay(GST_VIDEO_FORMAT_RGB, "thickness=1");
+  EXPECT_TRUE(changed(before[0], with[0], x, y, 3));
+  const auto [before2, without] = overlay(GST_VIDEO_FORMAT_RGB, "thickness=1 show-labels=false show-confidence=false");
+  EXPECT_FALSE(changed(before2[0], without[0], x, y, 3));
+  retinanet::gst::Region region;
+  region.label = "square";
+  region.confidence = 0.876;
+  retinanet::gst::PaintStyle style;
+  EXPECT_EQ(retinanet::gst::region_caption(region, style), "square 0.88");
+  style.show_confidence = false;
+  EXPECT_EQ(retinanet::gst::region_caption(region, style), "square");
+  region.confidence = -1;  // a foreign meta: no score to show
+  style.show_confidence = true;
+  EXPECT_EQ(retinanet::gst::region_caption(region, style), "square");
+}
+
+TEST(Overlay, FrameWithoutMetasIsUnchanged) {
+  const auto [before, after] = overlay(GST_VIDEO_FORMAT_NV12, "", false);
+  for (size_t p = 0; p < before.size(); ++p) EXPECT_EQ(cv::norm(before[p], after[p], cv::NORM_INF), 0);
+}
+
+}  // namespace

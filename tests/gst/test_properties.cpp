@@ -1,0 +1,149 @@
+// Property validation of the three elements: GParamSpec ranges, the device syntax, and properties that shape the
+// loaded model refused once the element runs.
+#include <gst/check/gstharness.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "gst_test_util.h"
+
+namespace {
+
+// Counts the warnings logged while it lives (GObject's own "out of range" ones and the elements').
+class WarningCapture {
+ public:
+  WarningCapture() { previous_ = g_log_set_default_handler(&WarningCapture::handle, this); }
+  ~WarningCapture() { g_log_set_default_handler(previous_, nullptr); }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  static void handle(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer self) {
+    if (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL))
+      static_cast<WarningCapture*>(self)->warnings_.push_back(message);
+  }
+  GLogFunc previous_;
+  std::vector<std::string> warnings_;
+};
+
+template <typename T>
+T get(GstElement* element, const char* name) {
+  T value{};
+  g_object_get(element, name, &value, NULL);
+  return value;
+}
+
+std::string get_string(GstElement* element, const char* name) {
+  gchar* value = nullptr;
+  g_object_get(element, name, &value, NULL);
+  std::string out = value ? value : "";
+  g_free(value);
+  return out;
+}
+
+TEST(DetectProperties, DefaultsAreTheModelsSettings) {
+  GstElement* d = gst_element_factory_make("retinanetdetect", nullptr);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(get_string(d, "model"), "");
+  EXPECT_EQ(get_string(d, "device"), "auto");
+  EXPECT_FLOAT_EQ(get<gfloat>(d, "score-threshold"), -1.0f);
+  EXPECT_FLOAT_EQ(get<gfloat>(d, "nms-threshold"), -1.0f);
+  EXPECT_EQ(get<gint>(d, "max-detections"), 0);
+  EXPECT_EQ(get<gint>(d, "min-size"), 0);
+  EXPECT_EQ(get<gint>(d, "max-size"), 0);
+  EXPECT_EQ(get<guint>(d, "interval"), 1u);
+  EXPECT_EQ(get_string(d, "classes"), "");
+  EXPECT_FALSE(get<gboolean>(d, "post-messages"));
+  gst_object_unref(d);
+}
+
+TEST(DetectProperties, OutOfRangeValuesAreRejected) {
+  GstElement* d = gst_element_factory_make("retinanetdetect", nullptr);
+  WarningCapture capture;
+  g_object_set(d, "score-threshold", 1.5f, NULL);
+  g_object_set(d, "nms-threshold", -2.0f, NULL);
+  g_object_set(d, "interval", 0u, NULL);
+  g_object_set(d, "min-size", -5, NULL);
+  g_object_set(d, "max-detections", -1, NULL);
+  EXPECT_EQ(capture.warnings().size(), 5u);
+  EXPECT_FLOAT_EQ(get<gfloat>(d, "score-threshold"), -1.0f);
+  EXPECT_FLOAT_EQ(get<gfloat>(d, "nms-threshold"), -1.0f);
+  EXPECT_EQ(get<guint>(d, "interval"), 1u);
+  EXPECT_EQ(get<gint>(d, "min-size"), 0);
+  EXPECT_EQ(get<gint>(d, "max-detections"), 0);
+
+  g_object_set(d, "score-threshold", 0.25f, "interval", 5u, "min-size", 320, NULL);
+  EXPECT_FLOAT_EQ(get<gfloat>(d, "score-threshold"), 0.25f);
+  EXPECT_EQ(get<guint>(d, "interval"), 5u);
+  EXPECT_EQ(get<gint>(d, "min-size"), 320);
+  gst_object_unref(d);
+}
+
+TEST(DetectProperties, DeviceSyntaxIsChecked) {
+  GstElement* d = gst_element_factory_make("retinanetdetect", nullptr);
+  WarningCapture capture;
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda:0x", "CPU"}) {
+    g_object_set(d, "device", bad, NULL);
+    EXPECT_EQ(get_string(d, "device"), "auto") << bad;
+  }
+  EXPECT_EQ(capture.warnings().size(), 5u);
+  for (const char* good : {"cpu", "cuda", "cuda:1", "auto"}) {
+    g_object_set(d, "device", good, NULL);
+    EXPECT_EQ(get_string(d, "device"), good);
+  }
+  gst_object_unref(d);
+}
+
+TEST(DetectProperties, ModelPropertiesAreFixedWhileRunning) {
+  const std::string launch = "retinanetdetect name=d model=\"" + gst_test::model_path() + "\"";
+  GstHarness* h = gst_harness_new_parse(launch.c_str());
+  GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+  {
+    WarningCapture capture;
+    g_object_set(d, "model", "/other.safetensors", "score-threshold", 0.9f, "min-size", 64, "device", "cpu", NULL);
+    EXPECT_EQ(capture.warnings().size(), 4u);
+  }
+  EXPECT_EQ(get_string(d, "model"), gst_test::model_path());
+  EXPECT_FLOAT_EQ(get<gfloat>(d, "score-threshold"), -1.0f);
+  // What the streaming thread reads per frame can change while playing.
+  WarningCapture capture;
+  g_object_set(d, "interval", 4u, "classes", "square", "post-messages", TRUE, NULL);
+  EXPECT_TRUE(capture.warnings().empty());
+  EXPECT_EQ(get<guint>(d, "interval"), 4u);
+  gst_object_unref(d);
+  gst_harness_teardown(h);
+}
+
+TEST(OverlayProperties, RangesAndDefaults) {
+  GstElement* o = gst_element_factory_make("retinanetoverlay", nullptr);
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(get<gint>(o, "thickness"), 2);
+  EXPECT_DOUBLE_EQ(get<gdouble>(o, "font-scale"), 0.5);
+  EXPECT_TRUE(get<gboolean>(o, "show-labels"));
+  EXPECT_TRUE(get<gboolean>(o, "show-confidence"));
+  WarningCapture capture;
+  g_object_set(o, "thickness", 0, "font-scale", 0.0, NULL);
+  EXPECT_EQ(capture.warnings().size(), 2u);
+  EXPECT_EQ(get<gint>(o, "thickness"), 2);
+  g_object_set(o, "thickness", 5, "font-scale", 1.5, "show-labels", FALSE, NULL);
+  EXPECT_EQ(get<gint>(o, "thickness"), 5);
+  EXPECT_DOUBLE_EQ(get<gdouble>(o, "font-scale"), 1.5);
+  EXPECT_FALSE(get<gboolean>(o, "show-labels"));
+  gst_object_unref(o);
+}
+
+TEST(JsonProperties, LocationIsFixedWhileRunning) {
+  const std::string path = gst_test::scratch_dir("json-properties") + "/a.jsonl";
+  GstHarness* h = gst_harness_new_parse(("retinanetjson name=j location=\"" + path + "\"").c_str());
+  GstElement* j = gst_bin_get_by_name(GST_BIN(h->element), "j");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+  WarningCapture capture;
+  g_object_set(j, "location", "/elsewhere.jsonl", NULL);
+  EXPECT_EQ(capture.warnings().size(), 1u);
+  EXPECT_EQ(get_string(j, "location"), path);
+  gst_object_unref(j);
+  gst_harness_teardown(h);
+}
+
+}  // namespace
