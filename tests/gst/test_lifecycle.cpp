@@ -71,9 +71,12 @@ int live_objects() {
     GstStructure* live = nullptr;
     g_signal_emit_by_name(l->data, "get-live-objects", &live);
     count = static_cast<int>(gst_value_list_get_size(gst_structure_get_value(live, "live-objects-list")));
-    gst_structure_free(live);
+    // Deliberately not freed: in GStreamer 1.22 the list holds the objects without a reference of its own, and
+    // freeing it would unref every live object once too often.
+    (void) live;
   }
-  g_list_free_full(tracers, gst_object_unref);
+  // Not unreffed: GStreamer 1.22 lists a tracer once per hook but refs it only once.
+  g_list_free(tracers);
   return count;
 }
 
