@@ -1,5 +1,7 @@
 #include "model/config.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "model/model_error.h"
@@ -72,6 +74,27 @@ ModelConfig ModelConfig::from_metadata(const std::map<std::string, std::string>&
   return config;
 }
 
+namespace {
+
+// Floats as the shortest decimal that reads back as the same float (0.05, not 0.05000000074505806).
+json tidy(float v) {
+  char text[32];
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, v);
+    if (std::strtof(text, nullptr) == v) break;
+  }
+  return json::parse(text);
+}
+
+template <typename T>
+json tidy(const std::vector<T>& values) {
+  json list = json::array();
+  for (const T& v : values) list.push_back(tidy(v));
+  return list;
+}
+
+}  // namespace
+
 std::map<std::string, std::string> ModelConfig::to_metadata() const {
   return {
       {"arch", arch},
@@ -79,14 +102,14 @@ std::map<std::string, std::string> ModelConfig::to_metadata() const {
       {"labels", json(labels).dump()},
       {"min_size", json(min_size).dump()},
       {"max_size", json(max_size).dump()},
-      {"image_mean", json(image_mean).dump()},
-      {"image_std", json(image_std).dump()},
-      {"score_thresh", json(score_thresh).dump()},
-      {"nms_thresh", json(nms_thresh).dump()},
+      {"image_mean", tidy(image_mean).dump()},
+      {"image_std", tidy(image_std).dump()},
+      {"score_thresh", tidy(score_thresh).dump()},
+      {"nms_thresh", tidy(nms_thresh).dump()},
       {"detections_per_img", json(detections_per_img).dump()},
       {"topk_candidates", json(topk_candidates).dump()},
-      {"anchor_sizes", json(anchor_sizes).dump()},
-      {"aspect_ratios", json(aspect_ratios).dump()},
+      {"anchor_sizes", tidy(anchor_sizes).dump()},
+      {"aspect_ratios", tidy(aspect_ratios).dump()},
   };
 }
 
