@@ -128,8 +128,9 @@ TEST(Lifecycle, FiftyStateCyclesLeakNothing) {
   for (std::string line; std::getline(lines, line);) ++n;
   EXPECT_EQ(n, 2);
 
-  // A leaked detector would hold the model's weights (about 130 MB) per cycle.
-  EXPECT_LT(rss_after - rss_before, 64 * 1024) << "resident size grew from " << rss_before << " to " << rss_after
+  // A leaked detector would hold the model's weights (about 130 MB) per cycle, gigabytes over 50 cycles; the
+  // allocator's own swings between cycles (freeing and mapping those weights again) stay within about 100 MB.
+  EXPECT_LT(rss_after - rss_before, 512 * 1024) << "resident size grew from " << rss_before << " to " << rss_after
                                                 << " KiB";
   if (objects_before < 0) GTEST_SKIP() << "run with GST_TRACERS=leaks to count GStreamer objects";
   EXPECT_EQ(objects_after, objects_before) << "GStreamer objects alive after 50 more cycles";

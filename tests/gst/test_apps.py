@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""The example apps (C++ pad probe, Python bus messages), retinanetjson on stdout, and the README's main job (the
+sample video through pipelines/file_to_mp4.sh) from the build tree. The detections the apps print equal
+retinanet-detect's on the same image."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PIPELINES = os.path.join(HERE, "..", "..", "pipelines")
+MODEL = os.environ["RETINANET_TEST_MODEL"]
+FRAME = os.path.join(os.environ["RETINANET_TEST_FRAMES"], "frame_317x239.ppm")
+TIMEOUT = 120
+
+
+def run(command, **kwargs):
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, **kwargs)
+
+
+def tool_detections(image):
+    out = run([os.environ["RETINANET_DETECT"], "--weights", MODEL, image])
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["detections"]
+
+
+def still_source(frames):
+    """The PPM frame, repeated: pnmdec gives RGB, which videoconvert passes on unchanged."""
+    return f'filesrc location="{FRAME}" ! pnmdec ! imagefreeze num-buffers={frames}'
+
+
+class AppsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.expected = tool_detections(FRAME)
+        assert cls.expected, "the test model finds objects in the test frame"
+
+    def assert_matches_tool(self, detections):
+        self.assertEqual(len(detections), len(self.expected))
+        for got, want in zip(detections, self.expected):
+            self.assertEqual(got["label"], want["name"])
+            self.assertEqual(got["label_id"], want["label"])
+            self.assertAlmostEqual(got["score"], want["score"], delta=2e-6)
+            for a, b in zip(got["box"], want["box"]):
+                self.assertAlmostEqual(a, b, delta=2e-4)
+
+    def check_app(self, command):
+        out = run(command + ["--model", MODEL, "--source", still_source(3)])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        self.assertEqual([line["frame"] for line in lines], [0, 1, 2])
+        for line in lines:
+            self.assert_matches_tool(line["detections"])
+        bad = run(command + ["--model", "/no/such/model.safetensors", "--source", still_source(1)])
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("/no/such/model.safetensors", bad.stderr)
+
+    def test_cpp_app_reads_the_metas(self):
+        self.check_app([os.environ["DETECT_APP"]])
+
+    def test_python_app_reads_the_bus_messages(self):
+        self.check_app([sys.executable, os.path.join(PIPELINES, "detect_app.py")])
+
+    def test_json_lines_on_stdout(self):
+        out = run(["gst-launch-1.0", "-q"] + f"{still_source(2)} ! videoconvert ! retinanetdetect model={MODEL} ! "
+                  "retinanetjson ! fakesink".split())
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        self.assertEqual(len(lines), 2)
+        for line in lines:
+            self.assertEqual((line["width"], line["height"]), (317, 239))
+            self.assertEqual(line["detections"], self.expected)
+
+    def test_main_job_sample_video_to_annotated_mp4_and_json(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            video = os.path.join(tmp, "sample.mp4")
+            out = run([sys.executable, os.path.join(PIPELINES, "make_sample_video.py"), video, "--seconds", "2",
+                       "--width", "320", "--height", "240", "--fps", "10"])
+            self.assertEqual(out.returncode, 0, out.stderr)
+            with open(os.path.join(tmp, "sample.truth.jsonl")) as f:
+                self.assertEqual(len(f.readlines()), 20)
+            env = dict(os.environ, MODEL=MODEL, DETECT_OPTIONS="interval=2")
+            out = run(["bash", os.path.join(PIPELINES, "file_to_mp4.sh"), video], env=env)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            with open(os.path.join(tmp, "sample.detections.jsonl")) as f:
+                lines = [json.loads(line) for line in f]
+            self.assertEqual(len(lines), 20)
+            self.assertEqual([line["stale"] for line in lines[:4]], [False, True, False, True])
+            # The annotated file decodes to as many frames as went in.
+            annotated = os.path.join(tmp, "sample.annotated.mp4")
+            out = run(["gst-launch-1.0", "-q", "filesrc", f"location={annotated}", "!", "decodebin", "!",
+                       "videoconvert", "!", "retinanetjson", f"location={tmp}/count.jsonl", "!", "fakesink"])
+            self.assertEqual(out.returncode, 0, out.stderr)
+            with open(f"{tmp}/count.jsonl") as f:
+                self.assertEqual(len(f.readlines()), 20)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
