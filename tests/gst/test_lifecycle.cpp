@@ -133,7 +133,10 @@ TEST(Lifecycle, FiftyStateCyclesLeakNothing) {
   EXPECT_LT(rss_after - rss_before, 512 * 1024) << "resident size grew from " << rss_before << " to " << rss_after
                                                 << " KiB";
   if (objects_before < 0) GTEST_SKIP() << "run with GST_TRACERS=leaks to count GStreamer objects";
-  EXPECT_EQ(objects_after, objects_before) << "GStreamer objects alive after 50 more cycles";
+  // Anything leaked per cycle leaves 50 or more objects behind; a few may be in flight as the count is taken
+  // (a message or event still being released by a streaming thread that is shutting down).
+  EXPECT_LT(objects_after - objects_before, 10) << "GStreamer objects alive after 50 more cycles: "
+                                                << objects_before << " before, " << objects_after << " after";
 }
 
 }  // namespace
