@@ -47,8 +47,8 @@ def background(kind, h, w, rng):
 
 
 class Shape:
-    def __init__(self, rng, w, h):
-        self.kind = int(rng.integers(0, 3))
+    def __init__(self, rng, w, h, kind):
+        self.kind = kind
         self.size = float(rng.uniform(10, 80))  # circumradius, pixels: shapes 15 to 160 across
         self.x, self.y = rng.uniform(self.size, w - self.size), rng.uniform(self.size, h - self.size)
         speed, heading = rng.uniform(2, 7), rng.uniform(0, 2 * math.pi)
@@ -97,7 +97,7 @@ def main():
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=int, default=15)
-    parser.add_argument("--shapes", type=int, default=5)
+    parser.add_argument("--shapes", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -111,7 +111,8 @@ def main():
     pipeline.set_state(Gst.State.PLAYING)
 
     rng = np.random.default_rng(args.seed)
-    shapes = [Shape(rng, w, h) for _ in range(args.shapes)]
+    # The classes in turn, so that every video shows all three.
+    shapes = [Shape(rng, w, h, k % len(CLASSES)) for k in range(args.shapes)]
     truth_path = os.path.splitext(args.output)[0] + ".truth.jsonl"
     frames = int(args.seconds * fps)
     with open(truth_path, "w") as truth:
