@@ -124,11 +124,12 @@ std::vector<Detection> Detector::detect(const ImageView& image) {
 
   std::vector<Detection> detections(boxes.size(0));
   const float* b = boxes.data_ptr<float>();
+  const torch::Tensor labels = raw.labels.contiguous(), scores = raw.scores.contiguous();
   for (size_t i = 0; i < detections.size(); ++i) {
     Detection& det = detections[i];
-    det.label = static_cast<int>(raw.labels[i].item<int64_t>());
+    det.label = static_cast<int>(labels.data_ptr<int64_t>()[i]);
     det.name = d.config.label_name(det.label);
-    det.score = raw.scores[i].item<float>();
+    det.score = scores.data_ptr<float>()[i];
     det.x1 = b[4 * i];
     det.y1 = b[4 * i + 1];
     det.x2 = b[4 * i + 2];

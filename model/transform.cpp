@@ -56,8 +56,8 @@ torch::Tensor image_to_tensor(const ImageView& image) {
     hwc = bgr ? pixels.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::tensor({2, 1, 0})})
               : pixels.slice(2, 0, 3);
   }
-  // ToTensor: [H, W, C] uint8 -> [C, H, W] float / 255.
-  return hwc.permute({2, 0, 1}).to(torch::kFloat32).div_(255).contiguous();
+  // ToTensor: [H, W, C] uint8 -> [C, H, W] float / 255 (the layout changed while the pixels are still bytes).
+  return hwc.permute({2, 0, 1}).contiguous().to(torch::kFloat32).div_(255);
 }
 
 std::pair<int64_t, int64_t> resized_size(int64_t height, int64_t width, int min_size, int max_size) {
@@ -76,11 +76,14 @@ torch::Tensor normalize_and_resize(const torch::Tensor& image, const std::vector
                                    const std::vector<float>& std, int min_size, int max_size) {
   const torch::Tensor m = torch::tensor(mean, torch::kFloat32).to(image.device()).view({3, 1, 1});
   const torch::Tensor s = torch::tensor(std, torch::kFloat32).to(image.device()).view({3, 1, 1});
-  const torch::Tensor normalized = (image - m) / s;
+  const torch::Tensor normalized = image.sub(m).div_(s);
   const auto [h, w] = resized_size(image.size(1), image.size(2), min_size, max_size);
   if (h < 1 || w < 1)
     throw ModelError("image of " + std::to_string(image.size(2)) + "x" + std::to_string(image.size(1)) +
                      " pixels is too thin to resize");
+  // At scale 1 bilinear sampling (align_corners=False) reads each pixel with weight 1 and its neighbour with
+  // weight 0: the identity, so the pass is skipped.
+  if (h == image.size(1) && w == image.size(2)) return normalized;
   const torch::Tensor resized = F::interpolate(normalized.unsqueeze(0), F::InterpolateFuncOptions()
                                                                             .size(std::vector<int64_t>{h, w})
                                                                             .mode(torch::kBilinear)
@@ -89,6 +92,8 @@ torch::Tensor normalize_and_resize(const torch::Tensor& image, const std::vector
 }
 
 torch::Tensor pad_batch(const std::vector<torch::Tensor>& images) {
+  if (images.size() == 1 && images[0].size(1) % kSizeDivisible == 0 && images[0].size(2) % kSizeDivisible == 0)
+    return images[0].unsqueeze(0);  // nothing to pad
   int64_t h = 0, w = 0;
   for (const torch::Tensor& im : images) {
     h = std::max(h, im.size(1));

@@ -20,6 +20,8 @@ IOU_MIN = 0.98
 CASES = [
     ("retinanet_resnet50_fpn", 91, [(480, 640), (333, 517), (61, 97)], {"min_size": 512, "max_size": 853}, []),
     ("retinanet_resnet50_fpn", 91, [(300, 1100)], {"min_size": 800, "max_size": 1333}, []),
+    # Scale exactly 1: the resize is the identity (and skipped by the detector).
+    ("retinanet_resnet50_fpn", 91, [(480, 640)], {"min_size": 480, "max_size": 640}, []),
     ("retinanet_resnet50_fpn_v2", 7, [(640, 480), (127, 255), (17, 23)], {"min_size": 512, "max_size": 853},
      ["--score-threshold", "0.2", "--nms-threshold", "0.4", "--max-detections", "150", "--topk-candidates", "500"]),
 ]
