@@ -6,11 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define RETINANET_HD __host__ __device__ __forceinline__
-#else
-#define RETINANET_HD inline
-#endif
+#include "cuda/host_device.h"
 
 namespace retinanet {
 

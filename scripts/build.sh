@@ -8,5 +8,7 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   bash scripts/install-deps.sh >/dev/null || { echo "build: run as root once to install the dependencies" >&2; exit 1; }
 fi
+# The CUDA toolkit's standard location, for meson to find nvcc (the kernels in cuda/ build whenever it is there).
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
 [ -f build/build.ninja ] || meson setup build "$@"
 ninja -C build

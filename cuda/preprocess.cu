@@ -1,0 +1,33 @@
+#include "cuda/preprocess.h"
+
+#include "cuda/cuda_check.h"
+
+namespace retinanet {
+
+namespace {
+
+// One thread per output pixel, writing its three channels.
+__global__ void preprocess_kernel(ImageView frame, PreprocessParams params, float* out) {
+  const int col = blockIdx.x * blockDim.x + threadIdx.x;
+  const int row = blockIdx.y * blockDim.y + threadIdx.y;
+  if (row >= params.padded_h || col >= params.padded_w) return;
+  float v[3];
+  preprocess_pixel(frame, params, row, col, v);
+  const size_t plane = static_cast<size_t>(params.padded_h) * params.padded_w;
+  const size_t at = static_cast<size_t>(row) * params.padded_w + col;
+  out[at] = v[0];
+  out[plane + at] = v[1];
+  out[2 * plane + at] = v[2];
+}
+
+}  // namespace
+
+void preprocess(const ImageView& frame, const PreprocessParams& params, float* out, cudaStream_t stream) {
+  if (params.padded_h <= 0 || params.padded_w <= 0) return;
+  const dim3 block(32, 8);
+  const dim3 grid((params.padded_w + block.x - 1) / block.x, (params.padded_h + block.y - 1) / block.y);
+  preprocess_kernel<<<grid, block, 0, stream>>>(frame, params, out);
+  RETINANET_CUDA_CHECK_LAUNCH("preprocess_kernel");
+}
+
+}  // namespace retinanet

@@ -1,0 +1,167 @@
+// The kernels in cuda/ on a GPU against their host twins and the CPU path; every test skips, saying why, when the
+// machine has no CUDA device.
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "cuda/box_math.h"
+#include "cuda/cuda_check.h"
+#include "cuda/decode_boxes.h"
+#include "cuda/nms.h"
+#include "cuda/preprocess.h"
+#include "model/anchors.h"
+#include "model/config.h"
+#include "model/nms.h"
+
+namespace retinanet {
+namespace {
+
+// Device memory for `count` elements of T, freed on scope exit.
+template <typename T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t count) : count_(count) {
+    RETINANET_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), sizeof(T) * (count ? count : 1)));
+  }
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
+    RETINANET_CUDA_CHECK(cudaMemcpy(data_, host.data(), sizeof(T) * count_, cudaMemcpyHostToDevice));
+  }
+  ~DeviceBuffer() { cudaFree(data_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  T* get() const { return data_; }
+  std::vector<T> download(size_t count) const {
+    std::vector<T> host(count);
+    RETINANET_CUDA_CHECK(cudaMemcpy(host.data(), data_, sizeof(T) * count, cudaMemcpyDeviceToHost));
+    return host;
+  }
+  std::vector<T> download() const { return download(count_); }
+
+ private:
+  T* data_ = nullptr;
+  size_t count_;
+};
+
+class CudaKernels : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int devices = 0;
+    const cudaError_t status = cudaGetDeviceCount(&devices);
+    if (status != cudaSuccess || devices == 0)
+      GTEST_SKIP() << "no CUDA device (" << (status != cudaSuccess ? cudaGetErrorString(status) : "none present")
+                   << "): the kernels are not run here";
+  }
+};
+
+TEST_F(CudaKernels, PreprocessEqualsHostTwin) {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (PixelFormat format : {PixelFormat::kRGB, PixelFormat::kBGR, PixelFormat::kRGBA, PixelFormat::kBGRA,
+                             PixelFormat::kRGBx, PixelFormat::kBGRx, PixelFormat::kI420, PixelFormat::kNV12}) {
+    const int w = 134, h = 76;
+    const bool yuv = format == PixelFormat::kI420 || format == PixelFormat::kNV12;
+    const int planes = format == PixelFormat::kI420 ? 3 : (format == PixelFormat::kNV12 ? 2 : 1);
+    ImageView host_view, device_view;
+    host_view.format = device_view.format = format;
+    host_view.width = device_view.width = w;
+    host_view.height = device_view.height = h;
+    std::vector<std::vector<uint8_t>> host(planes);
+    std::vector<std::unique_ptr<DeviceBuffer<uint8_t>>> device;
+    for (int p = 0; p < planes; ++p) {
+      const int row = !yuv ? w * packed_pixel_bytes(format) : (p == 0 || format == PixelFormat::kNV12 ? w : w / 2);
+      const int rows = p == 0 ? h : h / 2;
+      host_view.strides[p] = device_view.strides[p] = row + 3;
+      host[p].resize(host_view.strides[p] * rows);
+      for (auto& b : host[p]) b = static_cast<uint8_t>(byte(rng));
+      device.push_back(std::make_unique<DeviceBuffer<uint8_t>>(host[p]));
+      host_view.planes[p] = host[p].data();
+      device_view.planes[p] = device.back()->get();
+    }
+    for (auto [rh, rw] : {std::pair{40, 70}, std::pair{150, 265}}) {
+      PreprocessParams params;
+      params.resized_h = rh;
+      params.resized_w = rw;
+      params.padded_h = (rh + 31) / 32 * 32;
+      params.padded_w = (rw + 31) / 32 * 32;
+      const std::vector<float> expected = preprocess_host(host_view, params);
+      DeviceBuffer<float> out(expected.size());
+      preprocess(device_view, params, out.get(), nullptr);
+      RETINANET_CUDA_CHECK(cudaDeviceSynchronize());
+      const std::vector<float> got = out.download();
+      size_t mismatches = 0;
+      for (size_t i = 0; i < got.size(); ++i) mismatches += got[i] != expected[i];
+      EXPECT_EQ(mismatches, 0u) << pixel_format_name(format) << " -> " << rw << "x" << rh;
+    }
+  }
+}
+
+TEST_F(CudaKernels, DecodeBoxesEqualsHostPath) {
+  ModelConfig config;
+  const auto cells = make_cell_anchors(config);
+  const int64_t image_h = 320, image_w = 480;
+  std::vector<std::pair<int64_t, int64_t>> grids;
+  for (int64_t s : {8, 16, 32, 64, 128}) grids.emplace_back(image_h / s, image_w / s);
+  const auto anchors = make_grid_anchors(cells, image_h, image_w, grids);
+  torch::manual_seed(5);
+  for (size_t l = 0; l < grids.size(); ++l) {
+    const int64_t total = anchors[l].size(0);
+    const torch::Tensor deltas = torch::randn({total, 4}) * 2;  // some dw, dh past the clamp
+    const torch::Tensor idx = torch::randperm(total, torch::kInt64).slice(0, 0, std::min<int64_t>(total, 500));
+    const int count = static_cast<int>(idx.size(0));
+    std::vector<float> expected(4 * count);
+    const auto* a = reinterpret_cast<const Box*>(anchors[l].data_ptr<float>());
+    for (int i = 0; i < count; ++i) {
+      const int64_t k = idx[i].item<int64_t>();
+      const Box b = clip_box(decode_box(deltas.data_ptr<float>() + 4 * k, a[k]), image_w, image_h);
+      expected[4 * i] = b.x1, expected[4 * i + 1] = b.y1, expected[4 * i + 2] = b.x2, expected[4 * i + 3] = b.y2;
+    }
+    DeviceBuffer<float> d_deltas(std::vector<float>(deltas.data_ptr<float>(), deltas.data_ptr<float>() + 4 * total));
+    DeviceBuffer<int64_t> d_idx(std::vector<int64_t>(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + count));
+    const torch::Tensor cell = cells[l].contiguous();
+    DeviceBuffer<float> d_cell(std::vector<float>(cell.data_ptr<float>(), cell.data_ptr<float>() + cell.numel()));
+    DeviceBuffer<float> d_boxes(4 * count);
+    LevelGrid grid;
+    grid.grid_w = static_cast<int>(grids[l].second);
+    grid.stride_h = static_cast<int>(image_h / grids[l].first);
+    grid.stride_w = static_cast<int>(image_w / grids[l].second);
+    grid.num_anchors = static_cast<int>(cell.size(0));
+    decode_boxes(d_deltas.get(), d_idx.get(), count, d_cell.get(), grid, image_w, image_h, d_boxes.get(), nullptr);
+    RETINANET_CUDA_CHECK(cudaDeviceSynchronize());
+    const std::vector<float> got = d_boxes.download();
+    // expf may differ from the host's by an ulp.
+    for (int i = 0; i < 4 * count; ++i) ASSERT_NEAR(got[i], expected[i], 1e-3f) << "level " << l << " value " << i;
+  }
+}
+
+TEST_F(CudaKernels, BatchedNmsEqualsHostPath) {
+  torch::manual_seed(9);
+  for (int n : {1, 63, 64, 65, 300, 1000}) {
+    const torch::Tensor xy = torch::rand({n, 2}) * 200;
+    const torch::Tensor boxes = torch::cat({xy, xy + torch::rand({n, 2}) * 60 + 1}, 1).contiguous();
+    // Some equal scores, to check the stable order.
+    const torch::Tensor scores = (torch::rand({n}) * 50).floor() / 50;
+    const torch::Tensor labels = torch::randint(0, 4, {n}, torch::kInt64);
+    const torch::Tensor expected = batched_nms(boxes, scores, labels, 0.5);
+    DeviceBuffer<float> d_boxes(std::vector<float>(boxes.data_ptr<float>(), boxes.data_ptr<float>() + 4 * n));
+    DeviceBuffer<float> d_scores(std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + n));
+    DeviceBuffer<int64_t> d_labels(std::vector<int64_t>(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + n));
+    const size_t bytes = batched_nms_workspace_size(n);
+    DeviceBuffer<uint8_t> workspace(bytes);
+    DeviceBuffer<int64_t> keep(n);
+    DeviceBuffer<int> num_keep(1);
+    batched_nms(d_boxes.get(), d_scores.get(), d_labels.get(), n, 0.5, workspace.get(), bytes, keep.get(),
+                num_keep.get(), nullptr);
+    RETINANET_CUDA_CHECK(cudaDeviceSynchronize());
+    const int count = num_keep.download()[0];
+    const std::vector<int64_t> got = keep.download(count);
+    ASSERT_EQ(count, expected.size(0)) << n << " boxes";
+    for (int i = 0; i < count; ++i) EXPECT_EQ(got[i], expected[i].item<int64_t>()) << n << " boxes, rank " << i;
+  }
+}
+
+}  // namespace
+}  // namespace retinanet
