@@ -9,7 +9,11 @@
 
 namespace retinanet {
 
-// frame: planes in device memory; out: device [3, params.padded_h, params.padded_w] float32.
-void preprocess(const ImageView& frame, const PreprocessParams& params, float* out, cudaStream_t stream);
+// The element type of the network input.
+enum class InputType { kFloat32, kFloat16 };
+
+// frame: planes in device memory; out: device [3, params.padded_h, params.padded_w] of `type` (float16 rounded to
+// nearest from the float32 value, as torch's .to(torch::kHalf)).
+void preprocess(const ImageView& frame, const PreprocessParams& params, void* out, InputType type, cudaStream_t stream);
 
 }  // namespace retinanet
