@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cuda/box_math.h"
+#include "cuda/candidates.h"
 #include "cuda/cuda_check.h"
 #include "cuda/decode_boxes.h"
 #include "cuda/nms.h"
@@ -152,6 +153,40 @@ TEST_F(CudaKernels, DecodeBoxesEqualsHostPath) {
     const std::vector<float> got = d_boxes.download();
     // expf may differ from the host's by an ulp.
     for (int i = 0; i < 4 * count; ++i) ASSERT_NEAR(got[i], expected[i], 1e-3f) << "level " << l << " value " << i;
+  }
+}
+
+TEST_F(CudaKernels, SelectCandidatesEqualsTorch) {
+  torch::manual_seed(21);
+  const int num_classes = 7, topk = 300;
+  for (int64_t anchors : {10, 2000, 30000}) {
+    const torch::Tensor logits = torch::randn({anchors * num_classes}) * 2 - 3;
+    const float score_thresh = 0.05f;
+    // postprocess_detections per level: sigmoid, threshold, topk.
+    const torch::Tensor all_scores = torch::sigmoid(logits);
+    const torch::Tensor idx = torch::nonzero(all_scores > score_thresh).squeeze(1);
+    const auto [top_scores, order] = all_scores.index({idx}).topk(std::min<int64_t>(topk, idx.size(0)));
+    const torch::Tensor flat = idx.index({order});
+    const int64_t n = logits.numel();
+    DeviceBuffer<float> d_logits(std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + n));
+    const size_t bytes = select_candidates_workspace_size(n);
+    DeviceBuffer<uint8_t> workspace(bytes);
+    DeviceBuffer<int64_t> anchor_idx(topk), labels(topk);
+    DeviceBuffer<float> scores(topk);
+    DeviceBuffer<int> count(1);
+    select_candidates(d_logits.get(), n, num_classes, score_thresh, topk, workspace.get(), bytes, anchor_idx.get(),
+                      labels.get(), scores.get(), count.get(), nullptr);
+    RETINANET_CUDA_CHECK(cudaDeviceSynchronize());
+    const int got_count = count.download()[0];
+    ASSERT_EQ(got_count, flat.size(0)) << anchors << " anchors";
+    const auto got_anchor = anchor_idx.download(got_count), got_label = labels.download(got_count);
+    const auto got_score = scores.download(got_count);
+    for (int i = 0; i < got_count; ++i) {
+      const int64_t f = flat[i].item<int64_t>();
+      EXPECT_EQ(got_anchor[i], f / num_classes) << "rank " << i;
+      EXPECT_EQ(got_label[i], f % num_classes) << "rank " << i;
+      EXPECT_NEAR(got_score[i], top_scores[i].item<float>(), 1e-6f) << "rank " << i;
+    }
   }
 }
 

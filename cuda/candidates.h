@@ -1,0 +1,29 @@
+// Candidate selection on the GPU for one pyramid level, as RetinaNet.postprocess_detections does per level:
+// sigmoid of every class logit, scores above score_thresh, the best topk_candidates of them by score, split into
+// anchor index and label. Everything stays on the device (the counts too), so nothing synchronises.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "cuda/host_device.h"
+
+namespace retinanet {
+
+// torch.sigmoid for one logit, as the kernels compute it.
+RETINANET_HD float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
+
+// Scratch bytes for a level of n = A * K logits (CUB-style: ask first, then pass a workspace of that size).
+size_t select_candidates_workspace_size(int64_t n);
+
+// logits: device [n] = [A, K] class logits of the level (anchor-major); anchor_idx, labels: device [topk] int64;
+// scores: device [topk]; count: device int, min(topk, entries above the threshold). Entries past `count` are
+// undefined. The order is by decreasing score, equal scores by increasing flat index.
+void select_candidates(const float* logits, int64_t n, int num_classes, float score_thresh, int topk,
+                       void* workspace, size_t workspace_bytes, int64_t* anchor_idx, int64_t* labels, float* scores,
+                       int* count, cudaStream_t stream);
+
+}  // namespace retinanet
