@@ -68,7 +68,13 @@ __global__ void split_candidates_kernel(const int* sorted_idx, const float* sort
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   const int kept = min(*num_selected, topk);
   if (i == 0) *count = kept;
-  if (i >= kept) return;
+  if (i >= topk) return;
+  if (i >= kept) {
+    anchor_idx[i] = 0;
+    labels[i] = 0;
+    scores[i] = -INFINITY;
+    return;
+  }
   const int flat = sorted_idx[i];
   anchor_idx[i] = flat / num_classes;
   labels[i] = flat % num_classes;
@@ -85,10 +91,11 @@ void select_candidates(const float* logits, int64_t n, int num_classes, float sc
                        void* workspace, size_t workspace_bytes, int64_t* anchor_idx, int64_t* labels, float* scores,
                        int* count, cudaStream_t stream) {
   if (n > INT32_MAX) throw CudaError("select_candidates: a level of more than 2^31 logits");
-  if (n <= 0 || topk <= 0) {
+  if (topk <= 0) {
     RETINANET_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(int), stream));
     return;
   }
+  if (n <= 0) throw CudaError("select_candidates: a level without logits");
   const int items = static_cast<int>(n);
   const CandidateWorkspace ws(workspace, items);
   if (workspace_bytes < ws.total) throw CudaError("select_candidates: workspace too small");

@@ -20,8 +20,9 @@ RETINANET_HD float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
 size_t select_candidates_workspace_size(int64_t n);
 
 // logits: device [n] = [A, K] class logits of the level (anchor-major); anchor_idx, labels: device [topk] int64;
-// scores: device [topk]; count: device int, min(topk, entries above the threshold). Entries past `count` are
-// undefined. The order is by decreasing score, equal scores by increasing flat index.
+// scores: device [topk]; count: device int, min(topk, entries above the threshold). The order is by decreasing
+// score, equal scores by increasing flat index. Entries past `count` are padding: score -infinity, anchor 0,
+// label 0, which batched_nms ignores; so the outputs of all levels can be laid side by side at fixed offsets.
 void select_candidates(const float* logits, int64_t n, int num_classes, float score_thresh, int topk,
                        void* workspace, size_t workspace_bytes, int64_t* anchor_idx, int64_t* labels, float* scores,
                        int* count, cudaStream_t stream);

@@ -2,6 +2,10 @@
 
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_reduce.cuh>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+
+#include <cmath>
 
 #include "cuda/box_math.h"
 #include "cuda/cuda_check.h"
@@ -11,6 +15,18 @@ namespace retinanet {
 namespace {
 
 RETINANET_HD int mask_words(int n) { return (n + kNmsBlock - 1) / kNmsBlock; }
+
+// Coordinate i of the [n, 4] boxes, or -infinity for a padding entry, for the maximum of the coordinate trick.
+struct ValidCoordinate {
+  const float* boxes;
+  const float* scores;
+  __host__ __device__ float operator()(int i) const { return scores[i / 4] == -INFINITY ? -INFINITY : boxes[i]; }
+};
+using CoordinateIterator = thrust::transform_iterator<ValidCoordinate, thrust::counting_iterator<int>>;
+
+CoordinateIterator valid_coordinates(const float* boxes, const float* scores) {
+  return CoordinateIterator(thrust::counting_iterator<int>(0), ValidCoordinate{boxes, scores});
+}
 
 // The workspace, carved in aligned pieces; with base == nullptr only the total is computed.
 struct NmsWorkspace {
@@ -30,7 +46,7 @@ struct NmsWorkspace {
     RETINANET_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(nullptr, sort_temp_bytes, static_cast<float*>(nullptr),
                                                                    static_cast<float*>(nullptr), static_cast<int*>(nullptr),
                                                                    static_cast<int*>(nullptr), n));
-    RETINANET_CUDA_CHECK(cub::DeviceReduce::Max(nullptr, max_temp_bytes, static_cast<float*>(nullptr),
+    RETINANET_CUDA_CHECK(cub::DeviceReduce::Max(nullptr, max_temp_bytes, valid_coordinates(nullptr, nullptr),
                                                 static_cast<float*>(nullptr), 4 * n));
     auto* p = static_cast<char*>(base);
     auto carve = [&](size_t bytes) {
@@ -94,8 +110,8 @@ __global__ void nms_kernel(const Box* boxes, int n, double iou_threshold, unsign
 
 // The host reduction of torchvision's nms, in one block: walk the boxes in score order, keep each one not yet
 // removed and remove what it overlaps. The threads share the OR-ing of a kept box's mask row.
-__global__ void gather_keep_kernel(const unsigned long long* mask, const int* order, int n, int64_t* keep,
-                                   int* num_keep) {
+__global__ void gather_keep_kernel(const unsigned long long* mask, const int* order, const float* sorted_scores,
+                                   int n, int64_t* keep, int* num_keep) {
   extern __shared__ unsigned long long removed[];
   const int words = mask_words(n);
   for (int w = threadIdx.x; w < words; w += blockDim.x) removed[w] = 0;
@@ -106,7 +122,7 @@ __global__ void gather_keep_kernel(const unsigned long long* mask, const int* or
     __syncthreads();
     for (int bit = 0; bit < kNmsBlock; ++bit) {
       const int i = word * kNmsBlock + bit;
-      if (i >= n) break;
+      if (i >= n || sorted_scores[i] == -INFINITY) break;  // the padding sorts last
       if (removed_word & (1ULL << bit)) continue;
       if (threadIdx.x == 0) keep[count] = order[i];
       ++count;
@@ -139,14 +155,16 @@ void batched_nms(const float* boxes, const float* scores, const int64_t* labels,
   RETINANET_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(ws.sort_temp, sort_bytes, scores, ws.sorted_scores,
                                                                  ws.index_in, ws.order, n, 0, 32, stream));
   size_t max_bytes = ws.max_temp_bytes;
-  RETINANET_CUDA_CHECK(cub::DeviceReduce::Max(ws.max_temp, max_bytes, boxes, ws.max_coordinate, 4 * n, stream));
+  RETINANET_CUDA_CHECK(cub::DeviceReduce::Max(ws.max_temp, max_bytes, valid_coordinates(boxes, scores),
+                                              ws.max_coordinate, 4 * n, stream));
   offset_boxes_kernel<<<blocks, threads, 0, stream>>>(reinterpret_cast<const Box*>(boxes), labels, ws.order,
                                                       ws.max_coordinate, n, ws.sorted_boxes);
   RETINANET_CUDA_CHECK_LAUNCH("offset_boxes_kernel");
   const int words = mask_words(n);
   nms_kernel<<<dim3(words, words), kNmsBlock, 0, stream>>>(ws.sorted_boxes, n, iou_threshold, ws.mask);
   RETINANET_CUDA_CHECK_LAUNCH("nms_kernel");
-  gather_keep_kernel<<<1, 256, sizeof(unsigned long long) * words, stream>>>(ws.mask, ws.order, n, keep, num_keep);
+  gather_keep_kernel<<<1, 256, sizeof(unsigned long long) * words, stream>>>(ws.mask, ws.order, ws.sorted_scores, n, keep,
+                                                                           num_keep);
   RETINANET_CUDA_CHECK_LAUNCH("gather_keep_kernel");
 }
 

@@ -16,7 +16,8 @@ constexpr int kNmsBlock = 64;
 // Scratch bytes batched_nms needs for n boxes (CUB-style: ask first, then pass a workspace of that size).
 size_t batched_nms_workspace_size(int n);
 
-// boxes: device [n, 4] (x1, y1, x2, y2); scores: device [n]; labels: device [n].
+// boxes: device [n, 4] (x1, y1, x2, y2); scores: device [n]; labels: device [n]. Entries scored -infinity are
+// padding (select_candidates writes them): they are neither kept nor counted in the coordinate offset.
 // keep: device [n], receives the kept indices into the inputs by decreasing score; num_keep: device int, their
 // count. Nothing is copied to the host and nothing synchronises.
 void batched_nms(const float* boxes, const float* scores, const int64_t* labels, int n, double iou_threshold,

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <memory>
 #include <random>
 #include <string>
@@ -187,6 +188,8 @@ TEST_F(CudaKernels, SelectCandidatesEqualsTorch) {
       EXPECT_EQ(got_label[i], f % num_classes) << "rank " << i;
       EXPECT_NEAR(got_score[i], top_scores[i].item<float>(), 1e-6f) << "rank " << i;
     }
+    const auto all_scores_out = scores.download();
+    for (int i = got_count; i < topk; ++i) EXPECT_EQ(all_scores_out[i], -INFINITY) << "padding " << i;
   }
 }
 
@@ -213,6 +216,24 @@ TEST_F(CudaKernels, BatchedNmsEqualsHostPath) {
     const std::vector<int64_t> got = keep.download(count);
     ASSERT_EQ(count, expected.size(0)) << n << " boxes";
     for (int i = 0; i < count; ++i) EXPECT_EQ(got[i], expected[i].item<int64_t>()) << n << " boxes, rank " << i;
+
+    // Padding entries (score -infinity, far-away boxes) change nothing.
+    const int padded = n + 37;
+    const torch::Tensor pad_boxes = torch::cat({boxes, torch::full({37, 4}, 5000.f)}).contiguous();
+    const torch::Tensor pad_scores = torch::cat({scores, torch::full({37}, -INFINITY)}).contiguous();
+    const torch::Tensor pad_labels = torch::cat({labels, torch::full({37}, 9, torch::kInt64)}).contiguous();
+    DeviceBuffer<float> p_boxes(std::vector<float>(pad_boxes.data_ptr<float>(), pad_boxes.data_ptr<float>() + 4 * padded));
+    DeviceBuffer<float> p_scores(std::vector<float>(pad_scores.data_ptr<float>(), pad_scores.data_ptr<float>() + padded));
+    DeviceBuffer<int64_t> p_labels(
+        std::vector<int64_t>(pad_labels.data_ptr<int64_t>(), pad_labels.data_ptr<int64_t>() + padded));
+    const size_t p_bytes = batched_nms_workspace_size(padded);
+    DeviceBuffer<uint8_t> p_workspace(p_bytes);
+    DeviceBuffer<int64_t> p_keep(padded);
+    batched_nms(p_boxes.get(), p_scores.get(), p_labels.get(), padded, 0.5, p_workspace.get(), p_bytes, p_keep.get(),
+                num_keep.get(), nullptr);
+    RETINANET_CUDA_CHECK(cudaDeviceSynchronize());
+    ASSERT_EQ(num_keep.download()[0], count) << n << " boxes + padding";
+    EXPECT_EQ(p_keep.download(count), got) << n << " boxes + padding";
   }
 }
 
