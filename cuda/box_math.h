@@ -41,6 +41,12 @@ RETINANET_HD Box clip_box(const Box& b, float width, float height) {
              fminf(fmaxf(b.y2, 0.f), height)};
 }
 
+// transform.resize_boxes from the resized image to the original frame: ratios are float divisions of the sizes
+// (original / resized), then one multiply per coordinate.
+RETINANET_HD Box rescale_box(const Box& b, float ratio_w, float ratio_h) {
+  return Box{b.x1 * ratio_w, b.y1 * ratio_h, b.x2 * ratio_w, b.y2 * ratio_h};
+}
+
 RETINANET_HD float box_area(const Box& b) { return (b.x2 - b.x1) * (b.y2 - b.y1); }
 
 // torchvision's nms kernel: intersection over union with the areas computed once per box.

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -14,6 +15,7 @@
 #include "cuda/candidates.h"
 #include "cuda/cuda_check.h"
 #include "cuda/decode_boxes.h"
+#include "cuda/gather_detections.h"
 #include "cuda/nms.h"
 #include "cuda/preprocess.h"
 #include "model/anchors.h"
@@ -190,6 +192,40 @@ TEST_F(CudaKernels, SelectCandidatesEqualsTorch) {
     }
     const auto all_scores_out = scores.download();
     for (int i = got_count; i < topk; ++i) EXPECT_EQ(all_scores_out[i], -INFINITY) << "padding " << i;
+  }
+}
+
+TEST_F(CudaKernels, GatherDetectionsPacksKeptBoxes) {
+  torch::manual_seed(23);
+  const int n = 500, max_detections = 100;
+  const torch::Tensor boxes = (torch::rand({n, 4}) * 600).contiguous();
+  const torch::Tensor scores = torch::rand({n});
+  const torch::Tensor labels = torch::randint(0, 91, {n}, torch::kInt64);
+  const torch::Tensor keep = torch::randperm(n, torch::kInt64).slice(0, 0, 150).contiguous();
+  const int num_keep = 150;
+  const float ratio_w = 640.f / 1066.f, ratio_h = 480.f / 800.f;
+  DeviceBuffer<float> d_boxes(std::vector<float>(boxes.data_ptr<float>(), boxes.data_ptr<float>() + 4 * n));
+  DeviceBuffer<float> d_scores(std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + n));
+  DeviceBuffer<int64_t> d_labels(std::vector<int64_t>(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + n));
+  DeviceBuffer<int64_t> d_keep(std::vector<int64_t>(keep.data_ptr<int64_t>(), keep.data_ptr<int64_t>() + num_keep));
+  DeviceBuffer<int> d_num_keep(std::vector<int>{num_keep});
+  DeviceBuffer<uint8_t> out(detections_buffer_bytes(max_detections));
+  gather_detections(d_keep.get(), d_num_keep.get(), d_boxes.get(), d_scores.get(), d_labels.get(), max_detections,
+                    ratio_w, ratio_h, out.get(), nullptr);
+  RETINANET_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::vector<uint8_t> bytes = out.download();
+  int32_t count = 0;
+  std::memcpy(&count, bytes.data(), sizeof(count));
+  ASSERT_EQ(count, max_detections);
+  const auto* in = reinterpret_cast<const Box*>(boxes.data_ptr<float>());
+  for (int i = 0; i < count; ++i) {
+    DetectionRecord r;
+    std::memcpy(&r, bytes.data() + kDetectionsHeaderBytes + i * sizeof(DetectionRecord), sizeof(r));
+    const int64_t j = keep[i].item<int64_t>();
+    const Box b = rescale_box(in[j], ratio_w, ratio_h);
+    EXPECT_TRUE(r.x1 == b.x1 && r.y1 == b.y1 && r.x2 == b.x2 && r.y2 == b.y2) << "detection " << i;
+    EXPECT_EQ(r.score, scores[j].item<float>());
+    EXPECT_EQ(r.label, labels[j].item<int64_t>());
   }
 }
 
