@@ -30,7 +30,8 @@ const char* kUsage =
     "            | --resume CHECKPOINT (continue a run, optimiser state included)\n"
     "            --min-size N --max-size N (new models)\n"
     "  schedule: --iterations N --batch N --optimizer adamw|sgd --lr F --warmup N --weight-decay F\n"
-    "            --checkpoint-every N --time-limit MINUTES --seed N --threads N --workers N\n"
+    "            --checkpoint-every N --time-limit MINUTES --stop-after ITERATION --seed N --threads N\n"
+    "            --workers N\n"
     "Other modes:\n"
     "  retinanet-train --weights W --coco ANN.json --image-dir DIR --loss-only\n"
     "      one JSON line per image: {\"image\", \"classification\", \"bbox_regression\"}, no update, no augmentation\n"
@@ -42,6 +43,7 @@ struct Args {
   bool synthetic = false, loss_only = false;
   std::string coco, image_dir, arch = "retinanet_tiny_fpn", weights, resume, output, write_coco;
   int min_size = 0, max_size = 0, iterations = 20000, batch = 4, checkpoint_every = 500, seed = 1, threads = 0;
+  int stop_after = 0;  // stop (with a checkpoint) after this iteration, keeping --iterations' schedule
   int workers = 1, count = 100, width = 640, height = 480, warmup = 300, min_objects = 1, max_objects = 10;
   float lr = 1e-3f, weight_decay = 1e-4f, time_limit = 0;
   std::string optimizer = "adamw";
@@ -181,6 +183,10 @@ int train(const Args& a) {
                    duration_text(t).c_str(), duration_text(t / done * (a.iterations - it - 1)).c_str());
     }
     if ((it + 1) % a.checkpoint_every == 0) trainer.save(a.output, it + 1);
+    if (a.stop_after > 0 && it + 1 >= a.stop_after) {
+      ++it;
+      break;
+    }
     if (a.time_limit > 0 && elapsed() > a.time_limit * 60) {
       ++it;
       std::fprintf(stderr, "time limit reached after iteration %d; resume with --resume %s\n", it, a.output.c_str());
@@ -225,6 +231,7 @@ int main(int argc, char** argv) {
   args.add_float("--lr", &a.lr, 0, 10);
   args.add_float("--weight-decay", &a.weight_decay, 0, 1);
   args.add_float("--time-limit", &a.time_limit, 0);
+  args.add_int("--stop-after", &a.stop_after, 0);
   if (!args.parse(argc, argv, rest)) return 2;
   if (!rest.empty()) return args.fail("unexpected argument '" + rest[0] + "'");
   if (!a.coco.empty() && a.image_dir.empty()) return args.fail("--coco needs --image-dir");
