@@ -166,7 +166,7 @@ int train(const Args& a) {
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   double cls_avg = 0, box_avg = 0;
   int it = start;
-  for (; it < a.iterations; ++it) {
+  for (; it < a.iterations && !(a.stop_after > 0 && it >= a.stop_after); ++it) {
     std::vector<TrainSample> samples;
     for (int b = 0; b < a.batch; ++b) samples.push_back(data.next());
     const StepLosses l = trainer.step(collate(samples), it);
@@ -183,10 +183,6 @@ int train(const Args& a) {
                    duration_text(t).c_str(), duration_text(t / done * (a.iterations - it - 1)).c_str());
     }
     if ((it + 1) % a.checkpoint_every == 0) trainer.save(a.output, it + 1);
-    if (a.stop_after > 0 && it + 1 >= a.stop_after) {
-      ++it;
-      break;
-    }
     if (a.time_limit > 0 && elapsed() > a.time_limit * 60) {
       ++it;
       std::fprintf(stderr, "time limit reached after iteration %d; resume with --resume %s\n", it, a.output.c_str());
