@@ -13,8 +13,6 @@ namespace retinanet {
 
 namespace F = torch::nn::functional;
 
-namespace {
-
 // YUV frames become RGB through OpenCV (BT.601, limited range, as videoconvert does for SD content).
 cv::Mat yuv_to_rgb(const ImageView& image) {
   cv::Mat rgb;
@@ -36,7 +34,6 @@ cv::Mat yuv_to_rgb(const ImageView& image) {
   return rgb;
 }
 
-}  // namespace
 
 torch::Tensor image_to_tensor(const ImageView& image) {
   if (image.width <= 0 || image.height <= 0 || !image.planes[0])

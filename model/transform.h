@@ -5,6 +5,8 @@
 
 #include <torch/types.h>
 
+#include <opencv2/core.hpp>
+
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,9 @@ namespace retinanet {
 
 // torchvision's size_divisible.
 constexpr int64_t kSizeDivisible = 32;
+
+// An I420 or NV12 frame as 8-bit RGB [H, W, 3] through OpenCV (BT.601, limited range).
+cv::Mat yuv_to_rgb(const ImageView& image);
 
 // The frame as [3, H, W] float32 RGB in [0, 1] (ToTensor's scaling), on the host.
 torch::Tensor image_to_tensor(const ImageView& image);

@@ -39,31 +39,12 @@ struct TestFrame {
   }
 };
 
-cv::Mat opencv_rgb(const ImageView& im) {
-  const int w = im.width, h = im.height;
-  cv::Mat y(h, w, CV_8UC1, const_cast<uint8_t*>(im.planes[0]), im.strides[0]);
-  cv::Mat rgb;
-  if (im.format == PixelFormat::kNV12) {
-    cv::Mat uv(h / 2, w / 2, CV_8UC2, const_cast<uint8_t*>(im.planes[1]), im.strides[1]);
-    cv::cvtColorTwoPlane(y, uv, rgb, cv::COLOR_YUV2RGB_NV12);
-  } else {
-    cv::Mat packed(h + h / 2, w, CV_8UC1);
-    y.copyTo(packed.rowRange(0, h));
-    uint8_t* dst = packed.ptr(h);
-    for (int plane = 1; plane <= 2; ++plane)
-      for (int row = 0; row < h / 2; ++row, dst += w / 2)
-        std::memcpy(dst, im.planes[plane] + row * im.strides[plane], w / 2);
-    cv::cvtColor(packed, rgb, cv::COLOR_YUV2RGB_I420);
-  }
-  return rgb;
-}
-
 TEST(PreprocessMath, YuvEqualsOpenCv) {
   std::mt19937 rng(7);
   for (PixelFormat format : {PixelFormat::kI420, PixelFormat::kNV12})
     for (auto [w, h] : {std::pair{64, 48}, std::pair{34, 18}, std::pair{2, 2}}) {
       TestFrame frame(format, w, h, rng);
-      const cv::Mat ref = opencv_rgb(frame.view);
+      const cv::Mat ref = yuv_to_rgb(frame.view);
       int mismatches = 0;
       for (int row = 0; row < h; ++row)
         for (int col = 0; col < w; ++col) {
@@ -94,7 +75,7 @@ TEST(PreprocessMath, EveryYuvTripletEqualsOpenCv) {
       im.planes[2] = v.data();
       im.strides[0] = 256;
       im.strides[1] = im.strides[2] = 128;
-      const cv::Mat ref = opencv_rgb(im);
+      const cv::Mat ref = yuv_to_rgb(im);
       for (int col = 0; col < 256; ++col) {
         uint8_t rgb[3];
         load_rgb(im, 0, col, rgb);
