@@ -235,12 +235,13 @@ TEST_F(DetectTest, ClassesFilterByNameOrNumber) {
   gst_element_set_bus(h->element, bus);
   const Frame f = frame(GST_VIDEO_FORMAT_RGB, 320, 240);
   nlohmann::json expected = answer(f);
+  const size_t unfiltered = expected["detections"].size();
   nlohmann::json kept = nlohmann::json::array();
   for (const nlohmann::json& d : expected["detections"])
     if (d["name"] == "square" || d["label"] == 1) kept.push_back(d);
   expected["detections"] = kept;
   ASSERT_FALSE(kept.empty());
-  ASSERT_LT(kept.size(), answer(f)["detections"].size()) << "the filter must drop something to be tested";
+  ASSERT_LT(kept.size(), unfiltered) << "the filter must drop something to be tested";
   gst_test::expect_regions_match(push_pull(h, f), expected, 320, 240);
 
   // Changed while playing, it applies from the next frame; an unknown name is warned about.
