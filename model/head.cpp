@@ -35,6 +35,9 @@ SubnetImpl::SubnetImpl(const ArchSpec& arch, int64_t num_anchors, int64_t output
 }
 
 torch::Tensor SubnetImpl::forward(const torch::Tensor& features) {
+  const int64_t n = features.size(0);
+  // Channels-last [N, H, W, A * K] is already torchvision's (N, HWA, K) order.
+  if (chain_) return chain_->forward(features).view({n, -1, outputs_per_anchor_});
   torch::Tensor out = features;
   if (!folded_.empty()) {
     for (size_t i = 0; i + 1 < folded_.size(); ++i) out = folded_[i](out).relu_();
@@ -44,17 +47,25 @@ torch::Tensor SubnetImpl::forward(const torch::Tensor& features) {
     for (auto& block : conv_) out = block->forward(out);
     out = predictor_(out);
   }
-  const int64_t n = out.size(0), h = out.size(2), w = out.size(3);
+  const int64_t h = out.size(2), w = out.size(3);
   // Permute output from (N, A * K, H, W) to (N, HWA, K).
   return out.view({n, -1, outputs_per_anchor_, h, w}).permute({0, 3, 4, 1, 2}).reshape({n, -1, outputs_per_anchor_});
 }
 
 void SubnetImpl::prepare_inference(bool pack) {
   folded_.clear();
+  chain_.reset();
   if (group_norm_) return;
   for (const nn::Conv2d& conv : tower_convs_) folded_.push_back(as_folded(conv));
   folded_.push_back(as_folded(predictor_));
-  if (pack)
+  if (pack) {
+    std::vector<WinogradChain::Layer> layers;
+    for (size_t i = 0; i < folded_.size(); ++i)
+      layers.push_back({folded_[i].weight, folded_[i].bias, i + 1 < folded_.size()});
+    chain_ = WinogradChain::create(std::move(layers));
+    if (chain_) folded_.clear();
+  }
+  if (pack && !chain_)
     for (FoldedConv& f : folded_) f.pack();
 }
 

@@ -11,6 +11,7 @@
 
 #include "model/arch.h"
 #include "model/conv_fold.h"
+#include "model/winograd_chain.h"
 
 namespace retinanet {
 
@@ -21,7 +22,8 @@ class SubnetImpl : public torch::nn::Module {
              double predictor_bias);
   // features [N, C, H, W] -> [N, H * W * A, outputs_per_anchor] (torchvision's permute to (N, HWA, K))
   torch::Tensor forward(const torch::Tensor& features);
-  // Eval-only from here on; pack: oneDNN weights (ignored with GroupNorm, which oneDNN tensors lack).
+  // Eval-only from here on; pack (CPU): the whole subnet through oneDNN, Winograd where it can (see
+  // winograd_chain.h), else ATen's oneDNN convolutions. GroupNorm subnets (v2) stay on ATen's dense ops.
   void prepare_inference(bool pack);
 
  private:
@@ -31,6 +33,7 @@ class SubnetImpl : public torch::nn::Module {
   int64_t outputs_per_anchor_;
   bool group_norm_;
   std::vector<FoldedConv> folded_;  // the tower convs, then the predictor
+  std::unique_ptr<WinogradChain> chain_;  // the same convolutions, as one oneDNN chain
 };
 TORCH_MODULE(Subnet);
 
