@@ -52,17 +52,18 @@ torch::Tensor SubnetImpl::forward(const torch::Tensor& features) {
   return out.view({n, -1, outputs_per_anchor_, h, w}).permute({0, 3, 4, 1, 2}).reshape({n, -1, outputs_per_anchor_});
 }
 
-void SubnetImpl::prepare_inference(bool pack) {
+void SubnetImpl::prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace> workspace) {
   folded_.clear();
   chain_.reset();
   if (group_norm_) return;
   for (const nn::Conv2d& conv : tower_convs_) folded_.push_back(as_folded(conv));
   folded_.push_back(as_folded(predictor_));
   if (pack) {
+    // The parameters themselves (no batch norm to fold here): the chain packs its own copies from them.
     std::vector<WinogradChain::Layer> layers;
-    for (size_t i = 0; i < folded_.size(); ++i)
-      layers.push_back({folded_[i].weight, folded_[i].bias, i + 1 < folded_.size()});
-    chain_ = WinogradChain::create(std::move(layers));
+    for (const nn::Conv2d& conv : tower_convs_) layers.push_back({conv->weight, conv->bias, true});
+    layers.push_back({predictor_->weight, predictor_->bias, false});
+    chain_ = WinogradChain::create(std::move(layers), std::move(workspace));
     if (chain_) folded_.clear();
   }
   if (pack && !chain_)
@@ -76,6 +77,12 @@ HeadImpl::HeadImpl(const ArchSpec& arch, int64_t num_anchors, int64_t num_classe
       "classification_head",
       Subnet(arch, num_anchors, num_classes, "cls_logits", -std::log((1 - prior_probability) / prior_probability)));
   regression = register_module("regression_head", Subnet(arch, num_anchors, 4, "bbox_reg", 0.0));
+}
+
+void HeadImpl::prepare_inference(bool pack) {
+  std::shared_ptr<WinogradWorkspace> workspace = make_winograd_workspace();
+  classification->prepare_inference(pack, workspace);
+  regression->prepare_inference(pack, workspace);
 }
 
 }  // namespace retinanet

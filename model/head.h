@@ -24,7 +24,8 @@ class SubnetImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& features);
   // Eval-only from here on; pack (CPU): the whole subnet through oneDNN, Winograd where it can (see
   // winograd_chain.h), else ATen's oneDNN convolutions. GroupNorm subnets (v2) stay on ATen's dense ops.
-  void prepare_inference(bool pack);
+  // Subnets given the same workspace share its memory (they run one after the other).
+  void prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace> workspace = nullptr);
 
  private:
   std::vector<torch::nn::Sequential> conv_;  // registered as the ModuleList "conv"
@@ -42,6 +43,7 @@ class HeadImpl : public torch::nn::Module {
   HeadImpl(const ArchSpec& arch, int64_t num_anchors, int64_t num_classes);
   Subnet classification{nullptr};  // -> [N, HWA, num_classes] logits
   Subnet regression{nullptr};      // -> [N, HWA, 4] box deltas
+  void prepare_inference(bool pack);
 };
 TORCH_MODULE(Head);
 

@@ -91,8 +91,7 @@ void RetinaNetImpl::prepare_inference(bool pack) {
   eval();
   backbone->body->fold_batch_norm(pack);
   backbone->fpn->prepare_inference(pack);
-  head->classification->prepare_inference(pack);
-  head->regression->prepare_inference(pack);
+  head->prepare_inference(pack);
 }
 
 }  // namespace retinanet

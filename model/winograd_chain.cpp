@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -53,48 +54,75 @@ dnnl::convolution_forward::primitive_desc describe(dnnl::algorithm algorithm, co
 
 // Primitives depend on shapes only, so every chain shares them for the life of the process: a pipeline that
 // restarts builds a new Detector, which then need not JIT-compile the same kernels again.
-const Convolution& convolution_for(const memory::desc& src, int64_t out, bool relu) {
+// Winograd where oneDNN has it for this CPU and layout (and the caller allows it), else its direct convolution.
+const Convolution& convolution_for(const memory::desc& src, int64_t out, bool relu, bool allow_winograd) {
   static std::mutex mutex;
-  static std::deque<std::tuple<memory::desc, int64_t, bool, Convolution>> made;  // a deque keeps references valid
+  // A deque keeps references valid as it grows.
+  static std::deque<std::tuple<memory::desc, int64_t, bool, bool, Convolution>> made;
   std::lock_guard<std::mutex> lock(mutex);
-  for (const auto& [made_src, made_out, made_relu, conv] : made)
-    if (made_out == out && made_relu == relu && made_src == src) return conv;
-  // Winograd where oneDNN has it for this CPU and layout, else its direct convolution.
+  for (const auto& [made_src, made_out, made_relu, made_allow, conv] : made)
+    if (made_out == out && made_relu == relu && made_allow == allow_winograd && made_src == src) return conv;
   dnnl::convolution_forward::primitive_desc pd;
-  bool winograd = true;
+  bool winograd = allow_winograd;
   try {
-    pd = describe(dnnl::algorithm::convolution_winograd, src, out, relu);
+    if (winograd) pd = describe(dnnl::algorithm::convolution_winograd, src, out, relu);
   } catch (const dnnl::error&) {
     winograd = false;
-    pd = describe(dnnl::algorithm::convolution_direct, src, out, relu);
   }
+  if (!winograd) pd = describe(dnnl::algorithm::convolution_direct, src, out, relu);
   Convolution conv{dnnl::convolution_forward(pd), pd.src_desc(),        pd.weights_desc(),
                    pd.bias_desc(),                pd.dst_desc(),        pd.scratchpad_desc(), winograd};
-  made.emplace_back(src, out, relu, std::move(conv));
-  return std::get<3>(made.back());
+  made.emplace_back(src, out, relu, allow_winograd, std::move(conv));
+  return std::get<4>(made.back());
 }
 
+// Grown to the largest need and kept: the subnets run the same shapes frame after frame, and memory mapped afresh
+// for every frame costs a page fault per 4 KiB.
+class GrowingBuffer {
+ public:
+  void* get(size_t bytes) {
+    if (bytes > size_) {
+      size_ = (bytes + 4095) / 4096 * 4096;
+      data_.reset(std::aligned_alloc(4096, size_));
+      if (!data_) throw std::bad_alloc();
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<void, decltype(&std::free)> data_{nullptr, &std::free};
+  size_t size_ = 0;
+};
+
 }  // namespace
+
+// The memory of chains that run one after another (a network's two subnets): the Winograd kernels' scratch alone
+// is about 90 MB for a 64x88 level of 256 channels, so one per chain and level would cost hundreds of megabytes.
+struct WinogradWorkspace {
+  std::mutex mutex;
+  GrowingBuffer first, ping, pong, last, scratch;
+};
+
+std::shared_ptr<WinogradWorkspace> make_winograd_workspace() { return std::make_shared<WinogradWorkspace>(); }
 
 struct WinogradChain::Impl {
   struct LayerPlan {
     dnnl::convolution_forward conv;
     memory weights;  // in the layout this primitive wants
     memory bias;
-    memory::desc scratch;
+    memory::desc dst, scratch;
     bool winograd = false;
   };
-  // Everything that depends on the input's size, made once per size (a video keeps one size per level).
+  // Everything that depends on the input's size, made once per size (a video keeps one size per level). The
+  // memory itself is the workspace's.
   struct Plan {
-    memory::desc user_src;
-    memory::desc first_src;  // the first layer's input layout; reordered into from user_src
-    memory first_src_mem;
+    memory::desc user_src, first_src;  // the input as given, and in the first layer's layout
+    dnnl::reorder to_first;
     std::vector<LayerPlan> layers;
-    std::vector<memory> outputs;  // each layer's output but the last
-    memory::desc last_dst;
-    memory::desc user_dst;  // channels-last
-    memory last_dst_mem;    // only when the last layer cannot write channels-last itself
-    memory scratch;         // big enough for every layer's
+    memory::desc last_dst, user_dst;  // the last layer's output in its layout, and channels-last
+    dnnl::reorder to_user;            // only when the last layer cannot write channels-last itself
+    size_t between_bytes = 0;         // the largest output of a layer but the last
+    size_t scratch_bytes = 0;
   };
   using Shape = std::tuple<int64_t, int64_t, int64_t, int64_t>;
 
@@ -102,19 +130,33 @@ struct WinogradChain::Impl {
   // Weights reordered for a primitive, shared by every plan whose primitive wants the same layout.
   std::vector<std::vector<std::pair<memory::desc, memory>>> packed_weights;
   std::map<Shape, Plan> plans;
-  std::mutex mutex;
+  std::shared_ptr<WinogradWorkspace> workspace;  // its mutex guards the plans too
 
   LayerPlan plan_layer(size_t index, const memory::desc& src, memory::desc* chosen_src, memory::desc* chosen_dst) {
-    const Convolution& conv = convolution_for(src, layers[index].weight.size(0), layers[index].relu);
+    const int64_t out = layers[index].weight.size(0);
+    const Convolution* chosen = &convolution_for(src, out, layers[index].relu, true);
+    // The Winograd kernels pick their weight layout by the level's size, at 4 times the weights' size (6x6 tiles for
+    // 3x3): one Winograd copy per layer, made for the first (largest) level; levels that want another layout are
+    // the small ones, where the direct convolution costs next to nothing.
+    if (chosen->winograd && !packed_weights[index].empty() && !has_packed(index, chosen->weights))
+      chosen = &convolution_for(src, out, layers[index].relu, false);
+    const Convolution& conv = *chosen;
     LayerPlan plan;
     plan.conv = conv.primitive;
     plan.winograd = conv.winograd;
+    plan.dst = conv.dst;
     plan.scratch = conv.scratch;
     plan.weights = packed(index, conv.weights);
     plan.bias = memory(conv.bias, cpu_engine(), layers[index].bias.data_ptr());
     *chosen_src = conv.src;
     *chosen_dst = conv.dst;
     return plan;
+  }
+
+  bool has_packed(size_t index, const memory::desc& layout) const {
+    for (const auto& packed : packed_weights[index])
+      if (packed.first == layout) return true;
+    return false;
   }
 
   memory packed(size_t index, const memory::desc& want) {
@@ -139,27 +181,23 @@ struct WinogradChain::Impl {
     plan.user_src = memory::desc({n, c, h, w}, f32, tag::nchw);
     memory::desc src({n, c, h, w}, f32, tag::any);
     for (size_t i = 0; i < layers.size(); ++i) {
-      const int64_t out = layers[i].weight.size(0);
-      const bool last = i + 1 == layers.size();
       memory::desc chosen_src, chosen_dst;
       plan.layers.push_back(plan_layer(i, src, &chosen_src, &chosen_dst));
-      if (i == 0) {
-        plan.first_src = chosen_src;
-        plan.first_src_mem = memory(chosen_src, cpu_engine());
-      }
-      if (last) {
+      plan.scratch_bytes = std::max(plan.scratch_bytes, plan.layers.back().scratch.get_size());
+      if (i == 0) plan.first_src = chosen_src;
+      if (i + 1 == layers.size()) {
         plan.last_dst = chosen_dst;
-        plan.user_dst = memory::desc({n, out, h, w}, f32, tag::nhwc);
-        if (!(plan.last_dst == plan.user_dst)) plan.last_dst_mem = memory(plan.last_dst, cpu_engine());
       } else {
-        plan.outputs.emplace_back(chosen_dst, cpu_engine());
+        plan.between_bytes = std::max(plan.between_bytes, chosen_dst.get_size());
         src = chosen_dst;  // the next layer reads this layout as it is
       }
     }
-    size_t scratch_bytes = 1;  // oneDNN takes no empty memory
-    for (const LayerPlan& layer : plan.layers) scratch_bytes = std::max(scratch_bytes, layer.scratch.get_size());
-    plan.scratch = memory(memory::desc({static_cast<memory::dim>(scratch_bytes)}, memory::data_type::u8, tag::x),
-                          cpu_engine());
+    plan.user_dst = memory::desc({n, layers.back().weight.size(0), h, w}, f32, tag::nhwc);
+    plan.to_first = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), plan.user_src, cpu_engine(),
+                                                                 plan.first_src));
+    if (!(plan.last_dst == plan.user_dst))
+      plan.to_user = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), plan.last_dst, cpu_engine(),
+                                                                 plan.user_dst));
     return plans.emplace(shape, std::move(plan)).first->second;
   }
 };
@@ -167,7 +205,8 @@ struct WinogradChain::Impl {
 WinogradChain::WinogradChain(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WinogradChain::~WinogradChain() = default;
 
-std::unique_ptr<WinogradChain> WinogradChain::create(std::vector<Layer> layers) {
+std::unique_ptr<WinogradChain> WinogradChain::create(std::vector<Layer> layers,
+                                                     std::shared_ptr<WinogradWorkspace> workspace) {
   if (layers.empty()) return nullptr;
   int64_t channels = layers[0].weight.size(1);
   for (Layer& layer : layers) {
@@ -175,12 +214,13 @@ std::unique_ptr<WinogradChain> WinogradChain::create(std::vector<Layer> layers) 
         layer.weight.size(3) != 3 || layer.weight.scalar_type() != torch::kFloat || !layer.weight.device().is_cpu())
       return nullptr;
     channels = layer.weight.size(0);
-    layer.weight = layer.weight.detach().contiguous();
+    layer.weight = layer.weight.detach().contiguous();  // no copy when it already is
     layer.bias = layer.bias.defined() ? layer.bias.detach().contiguous() : torch::zeros({channels});
   }
   auto impl = std::make_unique<Impl>();
   impl->packed_weights.resize(layers.size());
   impl->layers = std::move(layers);
+  impl->workspace = workspace ? std::move(workspace) : make_winograd_workspace();
   return std::unique_ptr<WinogradChain>(new WinogradChain(std::move(impl)));
 }
 
@@ -190,7 +230,8 @@ torch::Tensor WinogradChain::forward(const torch::Tensor& x) {
   // oneDNN runs on OpenMP like ATen; a thread other than the one that set ATen's thread count starts with the
   // OpenMP default (every core) unless told.
   at::init_num_threads();
-  std::lock_guard<std::mutex> lock(impl_->mutex);
+  WinogradWorkspace& space = *impl_->workspace;
+  std::lock_guard<std::mutex> lock(space.mutex);
   Impl::Plan& plan = impl_->plan_for(shape);
   const int64_t out = impl_->layers.back().weight.size(0);
   torch::Tensor result = torch::empty({input.size(0), input.size(2), input.size(3), out}, input.options());
@@ -198,27 +239,32 @@ torch::Tensor WinogradChain::forward(const torch::Tensor& x) {
   dnnl::engine& engine = cpu_engine();
   dnnl::stream stream(engine);
   memory user_src(plan.user_src, engine, input.data_ptr());
-  dnnl::reorder(user_src, plan.first_src_mem).execute(stream, user_src, plan.first_src_mem);
+  memory first(plan.first_src, engine, space.first.get(plan.first_src.get_size()));
+  plan.to_first.execute(stream, user_src, first);
   memory user_dst(plan.user_dst, engine, result.data_ptr());
-  memory last_out = plan.last_dst_mem ? plan.last_dst_mem : user_dst;
-  memory src = plan.first_src_mem;
+  memory last_out = plan.to_user ? memory(plan.last_dst, engine, space.last.get(plan.last_dst.get_size())) : user_dst;
+  memory scratch(memory::desc({static_cast<memory::dim>(std::max<size_t>(plan.scratch_bytes, 1))},
+                              memory::data_type::u8, tag::x),
+                 engine, space.scratch.get(std::max<size_t>(plan.scratch_bytes, 1)));
+  void* between[2] = {space.ping.get(plan.between_bytes), space.pong.get(plan.between_bytes)};
+  memory src = first;
   for (size_t i = 0; i < plan.layers.size(); ++i) {
     const Impl::LayerPlan& layer = plan.layers[i];
-    memory dst = i + 1 < plan.layers.size() ? plan.outputs[i] : last_out;
+    memory dst = i + 1 < plan.layers.size() ? memory(layer.dst, engine, between[i % 2]) : last_out;
     layer.conv.execute(stream, {{DNNL_ARG_SRC, src},
                                 {DNNL_ARG_WEIGHTS, layer.weights},
                                 {DNNL_ARG_BIAS, layer.bias},
                                 {DNNL_ARG_DST, dst},
-                                {DNNL_ARG_SCRATCHPAD, plan.scratch}});
+                                {DNNL_ARG_SCRATCHPAD, scratch}});
     src = dst;
   }
-  if (plan.last_dst_mem) dnnl::reorder(last_out, user_dst).execute(stream, last_out, user_dst);
+  if (plan.to_user) plan.to_user.execute(stream, last_out, user_dst);
   stream.wait();
   return result;
 }
 
 int WinogradChain::winograd_layers(int64_t height, int64_t width) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::lock_guard<std::mutex> lock(impl_->workspace->mutex);
   const Impl::Plan& plan = impl_->plan_for({1, impl_->layers[0].weight.size(1), height, width});
   int count = 0;
   for (const auto& layer : plan.layers) count += layer.winograd;
@@ -231,10 +277,14 @@ int WinogradChain::winograd_layers(int64_t height, int64_t width) {
 
 namespace retinanet {
 
+struct WinogradWorkspace {};
+std::shared_ptr<WinogradWorkspace> make_winograd_workspace() { return std::make_shared<WinogradWorkspace>(); }
 struct WinogradChain::Impl {};
 WinogradChain::WinogradChain(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WinogradChain::~WinogradChain() = default;
-std::unique_ptr<WinogradChain> WinogradChain::create(std::vector<Layer>) { return nullptr; }
+std::unique_ptr<WinogradChain> WinogradChain::create(std::vector<Layer>, std::shared_ptr<WinogradWorkspace>) {
+  return nullptr;
+}
 torch::Tensor WinogradChain::forward(const torch::Tensor&) { return {}; }
 int WinogradChain::winograd_layers(int64_t, int64_t) { return 0; }
 

@@ -15,6 +15,10 @@
 
 namespace retinanet {
 
+// Scratch and between-layer memory for chains that run one after another, grown to the largest need.
+struct WinogradWorkspace;
+std::shared_ptr<WinogradWorkspace> make_winograd_workspace();
+
 class WinogradChain {
  public:
   struct Layer {
@@ -23,8 +27,10 @@ class WinogradChain {
     bool relu = false;
   };
 
-  // nullptr when this build has no oneDNN of its own or the layers are not 3x3 float convolutions.
-  static std::unique_ptr<WinogradChain> create(std::vector<Layer> layers);
+  // nullptr when this build has no oneDNN of its own or the layers are not 3x3 float convolutions. Chains given
+  // the same workspace take turns on it (null: a workspace of its own).
+  static std::unique_ptr<WinogradChain> create(std::vector<Layer> layers,
+                                               std::shared_ptr<WinogradWorkspace> workspace = nullptr);
   ~WinogradChain();
 
   // x: [N, C, H, W] float on the CPU (dense or an ATen oneDNN tensor) -> [N, H, W, out] contiguous.
