@@ -45,13 +45,27 @@ void FpnImpl::prepare_inference(bool pack) {
     for (const nn::Conv2d& conv : convs) folded_.push_back(as_folded(conv));
   if (pack)
     for (FoldedConv& f : folded_) f.pack();
+  layer_chains_.clear();
+  if (!pack) return;
+  std::shared_ptr<WinogradWorkspace> workspace = make_winograd_workspace();
+  for (const nn::Conv2d& conv : layer_) {
+    layer_chains_.push_back(WinogradChain::create({{conv->weight, conv->bias, false}}, workspace));
+    if (!layer_chains_.back()) {
+      layer_chains_.clear();
+      return;
+    }
+  }
 }
 
 std::vector<torch::Tensor> FpnImpl::forward(const std::array<torch::Tensor, 3>& c) {
   namespace F = torch::nn::functional;
   const bool folded = !folded_.empty();
   auto inner = [&](int i, const torch::Tensor& x) { return folded ? folded_[i](x) : inner_[i](x); };
-  auto layer = [&](int i, const torch::Tensor& x) { return folded ? folded_[3 + i](x) : layer_[i](x); };
+  auto layer = [&](int i, const torch::Tensor& x) {
+    // [N, H, W, C] back as [N, C, H, W] in channels-last strides
+    if (!layer_chains_.empty()) return layer_chains_[i]->forward(x).permute({0, 3, 1, 2});
+    return folded ? folded_[3 + i](x) : layer_[i](x);
+  };
   std::vector<torch::Tensor> p(3);
   torch::Tensor last_inner = inner(2, c[2]);
   p[2] = layer(2, last_inner);
@@ -64,7 +78,8 @@ std::vector<torch::Tensor> FpnImpl::forward(const std::array<torch::Tensor, 3>& 
     last_inner = lateral.add_(lateral.is_mkldnn() ? top_down.to_mkldnn() : top_down);
     p[idx] = layer(idx, last_inner);
   }
-  const torch::Tensor& p6_input = p6_from_p5_ ? p[2] : c[2];
+  torch::Tensor p6_input = p6_from_p5_ ? p[2] : c[2];
+  if (folded && folded_[6].packed && !p6_input.is_mkldnn()) p6_input = p6_input.contiguous().to_mkldnn();
   torch::Tensor p6 = folded ? folded_[6](p6_input) : p6_(p6_input);
   torch::Tensor p7 = folded ? folded_[7](torch::relu(p6)) : p7_(torch::relu(p6));
   p.push_back(p6);

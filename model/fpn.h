@@ -11,6 +11,7 @@
 
 #include "model/arch.h"
 #include "model/conv_fold.h"
+#include "model/winograd_chain.h"
 
 namespace retinanet {
 
@@ -19,7 +20,8 @@ class FpnImpl : public torch::nn::Module {
   explicit FpnImpl(const ArchSpec& arch);
   // C3, C4, C5 -> P3 .. P7, each [N, fpn_channels, H/2^l, W/2^l]
   std::vector<torch::Tensor> forward(const std::array<torch::Tensor, 3>& c);
-  // Eval-only from here on; pack: oneDNN weights, inputs and outputs are oneDNN tensors.
+  // Eval-only from here on; pack: oneDNN weights, inputs and outputs are oneDNN tensors, except P3-P5 when the 3x3
+  // output convolutions run as Winograd chains (winograd_chain.h): those come channels-last, as the subnets take them.
   void prepare_inference(bool pack);
 
  private:
@@ -27,6 +29,7 @@ class FpnImpl : public torch::nn::Module {
   torch::nn::Conv2d p6_{nullptr}, p7_{nullptr};
   bool p6_from_p5_;
   std::vector<FoldedConv> folded_;  // inner (3), layer (3), p6, p7
+  std::vector<std::unique_ptr<WinogradChain>> layer_chains_;  // the layer convs, when oneDNN has them
 };
 TORCH_MODULE(Fpn);
 

@@ -124,7 +124,7 @@ struct WinogradChain::Impl {
     size_t between_bytes = 0;         // the largest output of a layer but the last
     size_t scratch_bytes = 0;
   };
-  using Shape = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+  using Shape = std::tuple<int64_t, int64_t, int64_t, int64_t, bool>;  // N, C, H, W, channels-last input
 
   std::vector<Layer> layers;
   // Weights reordered for a primitive, shared by every plan whose primitive wants the same layout.
@@ -176,9 +176,9 @@ struct WinogradChain::Impl {
   Plan& plan_for(const Shape& shape) {
     auto found = plans.find(shape);
     if (found != plans.end()) return found->second;
-    const auto [n, c, h, w] = shape;
+    const auto [n, c, h, w, channels_last] = shape;
     Plan plan;
-    plan.user_src = memory::desc({n, c, h, w}, f32, tag::nchw);
+    plan.user_src = memory::desc({n, c, h, w}, f32, channels_last ? tag::nhwc : tag::nchw);
     memory::desc src({n, c, h, w}, f32, tag::any);
     for (size_t i = 0; i < layers.size(); ++i) {
       memory::desc chosen_src, chosen_dst;
@@ -225,8 +225,11 @@ std::unique_ptr<WinogradChain> WinogradChain::create(std::vector<Layer> layers,
 }
 
 torch::Tensor WinogradChain::forward(const torch::Tensor& x) {
-  torch::Tensor input = (x.is_mkldnn() ? x.to_dense() : x).contiguous();
-  const Impl::Shape shape{input.size(0), input.size(1), input.size(2), input.size(3)};
+  torch::Tensor input = x.is_mkldnn() ? x.to_dense() : x;
+  // Channels-last input (a chain's output, permuted back) is read as it is; anything else as NCHW.
+  const bool channels_last = !input.is_contiguous() && input.is_contiguous(at::MemoryFormat::ChannelsLast);
+  if (!channels_last) input = input.contiguous();
+  const Impl::Shape shape{input.size(0), input.size(1), input.size(2), input.size(3), channels_last};
   // oneDNN runs on OpenMP like ATen; a thread other than the one that set ATen's thread count starts with the
   // OpenMP default (every core) unless told.
   at::init_num_threads();
@@ -265,7 +268,7 @@ torch::Tensor WinogradChain::forward(const torch::Tensor& x) {
 
 int WinogradChain::winograd_layers(int64_t height, int64_t width) {
   std::lock_guard<std::mutex> lock(impl_->workspace->mutex);
-  const Impl::Plan& plan = impl_->plan_for({1, impl_->layers[0].weight.size(1), height, width});
+  const Impl::Plan& plan = impl_->plan_for({1, impl_->layers[0].weight.size(1), height, width, false});
   int count = 0;
   for (const auto& layer : plan.layers) count += layer.winograd;
   return count;

@@ -33,7 +33,7 @@ class WinogradChain {
                                                std::shared_ptr<WinogradWorkspace> workspace = nullptr);
   ~WinogradChain();
 
-  // x: [N, C, H, W] float on the CPU (dense or an ATen oneDNN tensor) -> [N, H, W, out] contiguous.
+  // x: [N, C, H, W] float on the CPU (dense, channels-last or an ATen oneDNN tensor) -> [N, H, W, out] contiguous.
   torch::Tensor forward(const torch::Tensor& x);
   // How many layers run as Winograd (the others as oneDNN's direct convolution); for tests and benchmarks.
   int winograd_layers(int64_t height, int64_t width);

@@ -59,6 +59,8 @@ TEST(WinogradChain, BatchAndOneDnnInputs) {
   torch::Tensor x = torch::randn({3, 32, 19, 24});
   expect_close(chain->forward(x), c.reference(x));
   if (torch::hasMKLDNN()) expect_close(chain->forward(x.to_mkldnn()), c.reference(x));
+  // One chain's output feeding the next, as the FPN's feeds the subnets.
+  expect_close(chain->forward(x.contiguous(at::MemoryFormat::ChannelsLast)), c.reference(x));
   expect_close(chain->forward(x.narrow(0, 1, 1)), c.reference(x.narrow(0, 1, 1)));
 }
 
