@@ -39,7 +39,7 @@ FpnImpl::FpnImpl(const ArchSpec& arch) : p6_from_p5_(arch.p6_from_p5) {
   register_module("extra_blocks", extra);
 }
 
-void FpnImpl::prepare_inference(bool pack) {
+void FpnImpl::prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace> workspace) {
   folded_.clear();
   for (const auto& convs : {inner_, layer_, std::vector<nn::Conv2d>{p6_, p7_}})
     for (const nn::Conv2d& conv : convs) folded_.push_back(as_folded(conv));
@@ -47,7 +47,7 @@ void FpnImpl::prepare_inference(bool pack) {
     for (FoldedConv& f : folded_) f.pack();
   layer_chains_.clear();
   if (!pack) return;
-  std::shared_ptr<WinogradWorkspace> workspace = make_winograd_workspace();
+  if (!workspace) workspace = make_winograd_workspace();
   for (const nn::Conv2d& conv : layer_) {
     layer_chains_.push_back(WinogradChain::create({{conv->weight, conv->bias, false}}, workspace));
     if (!layer_chains_.back()) {

@@ -22,7 +22,7 @@ class FpnImpl : public torch::nn::Module {
   std::vector<torch::Tensor> forward(const std::array<torch::Tensor, 3>& c);
   // Eval-only from here on; pack: oneDNN weights, inputs and outputs are oneDNN tensors, except P3-P5 when the 3x3
   // output convolutions run as Winograd chains (winograd_chain.h): those come channels-last, as the subnets take them.
-  void prepare_inference(bool pack);
+  void prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace> workspace = nullptr);
 
  private:
   std::vector<torch::nn::Conv2d> inner_, layer_;  // the 1x1 laterals and 3x3 outputs, C3 first

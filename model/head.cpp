@@ -79,8 +79,8 @@ HeadImpl::HeadImpl(const ArchSpec& arch, int64_t num_anchors, int64_t num_classe
   regression = register_module("regression_head", Subnet(arch, num_anchors, 4, "bbox_reg", 0.0));
 }
 
-void HeadImpl::prepare_inference(bool pack) {
-  std::shared_ptr<WinogradWorkspace> workspace = make_winograd_workspace();
+void HeadImpl::prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace> workspace) {
+  if (!workspace) workspace = make_winograd_workspace();
   classification->prepare_inference(pack, workspace);
   regression->prepare_inference(pack, workspace);
 }

@@ -43,7 +43,7 @@ class HeadImpl : public torch::nn::Module {
   HeadImpl(const ArchSpec& arch, int64_t num_anchors, int64_t num_classes);
   Subnet classification{nullptr};  // -> [N, HWA, num_classes] logits
   Subnet regression{nullptr};      // -> [N, HWA, 4] box deltas
-  void prepare_inference(bool pack);
+  void prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace> workspace = nullptr);
 };
 TORCH_MODULE(Head);
 

@@ -90,8 +90,10 @@ std::vector<std::pair<std::string, torch::Tensor>> RetinaNetImpl::named_tensors(
 void RetinaNetImpl::prepare_inference(bool pack) {
   eval();
   backbone->body->fold_batch_norm(pack);
-  backbone->fpn->prepare_inference(pack);
-  head->prepare_inference(pack);
+  // The FPN's and the subnets' Winograd chains run one after another: one workspace serves them all.
+  std::shared_ptr<WinogradWorkspace> workspace = make_winograd_workspace();
+  backbone->fpn->prepare_inference(pack, workspace);
+  head->prepare_inference(pack, workspace);
 }
 
 }  // namespace retinanet
