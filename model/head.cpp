@@ -34,10 +34,10 @@ SubnetImpl::SubnetImpl(const ArchSpec& arch, int64_t num_anchors, int64_t output
   register_module(predictor_name, predictor_);
 }
 
-torch::Tensor SubnetImpl::forward(const torch::Tensor& features) {
+torch::Tensor SubnetImpl::forward(const torch::Tensor& features, bool largest_level) {
   const int64_t n = features.size(0);
   // Channels-last [N, H, W, A * K] is already torchvision's (N, HWA, K) order.
-  if (chain_) return chain_->forward(features).view({n, -1, outputs_per_anchor_});
+  if (chain_) return chain_->forward(features, largest_level).view({n, -1, outputs_per_anchor_});
   torch::Tensor out = features;
   if (!folded_.empty()) {
     for (size_t i = 0; i + 1 < folded_.size(); ++i) out = folded_[i](out).relu_();

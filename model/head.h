@@ -21,7 +21,8 @@ class SubnetImpl : public torch::nn::Module {
   SubnetImpl(const ArchSpec& arch, int64_t num_anchors, int64_t outputs_per_anchor, const std::string& predictor_name,
              double predictor_bias);
   // features [N, C, H, W] -> [N, H * W * A, outputs_per_anchor] (torchvision's permute to (N, HWA, K))
-  torch::Tensor forward(const torch::Tensor& features);
+  // largest_level: the frame's first (largest) level, whose Winograd weight layout the subnet keeps.
+  torch::Tensor forward(const torch::Tensor& features, bool largest_level = true);
   // Eval-only from here on; pack (CPU): the whole subnet through oneDNN, Winograd where it can (see
   // winograd_chain.h), else ATen's oneDNN convolutions. GroupNorm subnets (v2) stay on ATen's dense ops.
   // Subnets given the same workspace share its memory (they run one after the other).

@@ -38,9 +38,10 @@ int64_t RetinaNetImpl::num_anchors_per_location() const {
 HeadOutputs RetinaNetImpl::forward(const torch::Tensor& images) {
   std::vector<torch::Tensor> features = backbone->fpn(backbone->body(images));
   HeadOutputs out;
-  for (const torch::Tensor& f : features) {
-    out.class_logits.push_back(head->classification(f));
-    out.box_deltas.push_back(head->regression(f));
+  for (size_t level = 0; level < features.size(); ++level) {
+    const torch::Tensor& f = features[level];
+    out.class_logits.push_back(head->classification->forward(f, level == 0));
+    out.box_deltas.push_back(head->regression->forward(f, level == 0));
     out.grid_sizes.emplace_back(f.size(2), f.size(3));
   }
   return out;

@@ -123,45 +123,62 @@ struct WinogradChain::Impl {
     dnnl::reorder to_user;            // only when the last layer cannot write channels-last itself
     size_t between_bytes = 0;         // the largest output of a layer but the last
     size_t scratch_bytes = 0;
+    uint64_t generation = 0;          // of the Winograd weights it was made with
   };
-  using Shape = std::tuple<int64_t, int64_t, int64_t, int64_t, bool>;  // N, C, H, W, channels-last input
+  // N, C, H, W, channels-last input, sets the Winograd layout
+  using Shape = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool>;
 
   std::vector<Layer> layers;
-  // Weights reordered for a primitive, shared by every plan whose primitive wants the same layout.
+  // Weights reordered for the direct convolution, per layout (one, in practice).
   std::vector<std::vector<std::pair<memory::desc, memory>>> packed_weights;
+  // The Winograd kernels pick their weight layout by the level's size, at 4 times the weights' size (6x6 tiles for
+  // 3x3), so each layer keeps one Winograd copy: in the layout of the level that sets it (the frame's largest).
+  // Other levels use it when they want the same layout and otherwise run the direct convolution, which costs next
+  // to nothing on the small levels; a new frame size re-packs, and `generation` tells older plans to re-plan.
+  std::vector<std::pair<memory::desc, memory>> winograd_weights;
+  uint64_t generation = 0;
   std::map<Shape, Plan> plans;
   std::shared_ptr<WinogradWorkspace> workspace;  // its mutex guards the plans too
 
-  LayerPlan plan_layer(size_t index, const memory::desc& src, memory::desc* chosen_src, memory::desc* chosen_dst) {
+  LayerPlan plan_layer(size_t index, const memory::desc& src, bool sets_layout, memory::desc* chosen_src,
+                       memory::desc* chosen_dst) {
     const int64_t out = layers[index].weight.size(0);
     const Convolution* chosen = &convolution_for(src, out, layers[index].relu, true);
-    // The Winograd kernels pick their weight layout by the level's size, at 4 times the weights' size (6x6 tiles for
-    // 3x3): one Winograd copy per layer, made for the first (largest) level; levels that want another layout are
-    // the small ones, where the direct convolution costs next to nothing.
-    if (chosen->winograd && !packed_weights[index].empty() && !has_packed(index, chosen->weights))
-      chosen = &convolution_for(src, out, layers[index].relu, false);
+    memory weights;
+    auto& [wino_layout, wino_memory] = winograd_weights[index];
+    if (chosen->winograd && wino_memory && wino_layout == chosen->weights) {
+      weights = wino_memory;
+    } else if (chosen->winograd && sets_layout) {
+      wino_memory = memory();  // free the old layout before making the new one
+      wino_memory = reordered(index, chosen->weights);
+      wino_layout = chosen->weights;
+      weights = wino_memory;
+      ++generation;
+    } else {
+      if (chosen->winograd) chosen = &convolution_for(src, out, layers[index].relu, false);
+      weights = packed(index, chosen->weights);
+    }
     const Convolution& conv = *chosen;
     LayerPlan plan;
     plan.conv = conv.primitive;
     plan.winograd = conv.winograd;
     plan.dst = conv.dst;
     plan.scratch = conv.scratch;
-    plan.weights = packed(index, conv.weights);
+    plan.weights = weights;
     plan.bias = memory(conv.bias, cpu_engine(), layers[index].bias.data_ptr());
     *chosen_src = conv.src;
     *chosen_dst = conv.dst;
     return plan;
   }
 
-  bool has_packed(size_t index, const memory::desc& layout) const {
-    for (const auto& packed : packed_weights[index])
-      if (packed.first == layout) return true;
-    return false;
-  }
-
   memory packed(size_t index, const memory::desc& want) {
     for (const auto& [desc, mem] : packed_weights[index])
       if (desc == want) return mem;
+    packed_weights[index].emplace_back(want, reordered(index, want));
+    return packed_weights[index].back().second;
+  }
+
+  memory reordered(size_t index, const memory::desc& want) const {
     const Layer& layer = layers[index];
     memory::desc plain({layer.weight.size(0), layer.weight.size(1), 3, 3}, f32, tag::oihw);
     memory source(plain, cpu_engine(), layer.weight.data_ptr());
@@ -169,20 +186,22 @@ struct WinogradChain::Impl {
     dnnl::stream stream(cpu_engine());
     dnnl::reorder(source, target).execute(stream, source, target);
     stream.wait();
-    packed_weights[index].emplace_back(want, target);
     return target;
   }
 
   Plan& plan_for(const Shape& shape) {
     auto found = plans.find(shape);
-    if (found != plans.end()) return found->second;
-    const auto [n, c, h, w, channels_last] = shape;
+    if (found != plans.end()) {
+      if (found->second.generation == generation) return found->second;
+      plans.erase(found);  // made with Winograd weights since re-packed
+    }
+    const auto [n, c, h, w, channels_last, sets_layout] = shape;
     Plan plan;
     plan.user_src = memory::desc({n, c, h, w}, f32, channels_last ? tag::nhwc : tag::nchw);
     memory::desc src({n, c, h, w}, f32, tag::any);
     for (size_t i = 0; i < layers.size(); ++i) {
       memory::desc chosen_src, chosen_dst;
-      plan.layers.push_back(plan_layer(i, src, &chosen_src, &chosen_dst));
+      plan.layers.push_back(plan_layer(i, src, sets_layout, &chosen_src, &chosen_dst));
       plan.scratch_bytes = std::max(plan.scratch_bytes, plan.layers.back().scratch.get_size());
       if (i == 0) plan.first_src = chosen_src;
       if (i + 1 == layers.size()) {
@@ -198,6 +217,7 @@ struct WinogradChain::Impl {
     if (!(plan.last_dst == plan.user_dst))
       plan.to_user = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), plan.last_dst, cpu_engine(),
                                                                  plan.user_dst));
+    plan.generation = generation;
     return plans.emplace(shape, std::move(plan)).first->second;
   }
 };
@@ -219,17 +239,18 @@ std::unique_ptr<WinogradChain> WinogradChain::create(std::vector<Layer> layers,
   }
   auto impl = std::make_unique<Impl>();
   impl->packed_weights.resize(layers.size());
+  impl->winograd_weights.resize(layers.size());
   impl->layers = std::move(layers);
   impl->workspace = workspace ? std::move(workspace) : make_winograd_workspace();
   return std::unique_ptr<WinogradChain>(new WinogradChain(std::move(impl)));
 }
 
-torch::Tensor WinogradChain::forward(const torch::Tensor& x) {
+torch::Tensor WinogradChain::forward(const torch::Tensor& x, bool sets_layout) {
   torch::Tensor input = x.is_mkldnn() ? x.to_dense() : x;
   // Channels-last input (a chain's output, permuted back) is read as it is; anything else as NCHW.
   const bool channels_last = !input.is_contiguous() && input.is_contiguous(at::MemoryFormat::ChannelsLast);
   if (!channels_last) input = input.contiguous();
-  const Impl::Shape shape{input.size(0), input.size(1), input.size(2), input.size(3), channels_last};
+  const Impl::Shape shape{input.size(0), input.size(1), input.size(2), input.size(3), channels_last, sets_layout};
   // oneDNN runs on OpenMP like ATen; a thread other than the one that set ATen's thread count starts with the
   // OpenMP default (every core) unless told.
   at::init_num_threads();
@@ -268,7 +289,7 @@ torch::Tensor WinogradChain::forward(const torch::Tensor& x) {
 
 int WinogradChain::winograd_layers(int64_t height, int64_t width) {
   std::lock_guard<std::mutex> lock(impl_->workspace->mutex);
-  const Impl::Plan& plan = impl_->plan_for({1, impl_->layers[0].weight.size(1), height, width, false});
+  const Impl::Plan& plan = impl_->plan_for({1, impl_->layers[0].weight.size(1), height, width, false, true});
   int count = 0;
   for (const auto& layer : plan.layers) count += layer.winograd;
   return count;
@@ -288,7 +309,7 @@ WinogradChain::~WinogradChain() = default;
 std::unique_ptr<WinogradChain> WinogradChain::create(std::vector<Layer>, std::shared_ptr<WinogradWorkspace>) {
   return nullptr;
 }
-torch::Tensor WinogradChain::forward(const torch::Tensor&) { return {}; }
+torch::Tensor WinogradChain::forward(const torch::Tensor&, bool) { return {}; }
 int WinogradChain::winograd_layers(int64_t, int64_t) { return 0; }
 
 }  // namespace retinanet

@@ -34,7 +34,9 @@ class WinogradChain {
   ~WinogradChain();
 
   // x: [N, C, H, W] float on the CPU (dense, channels-last or an ATen oneDNN tensor) -> [N, H, W, out] contiguous.
-  torch::Tensor forward(const torch::Tensor& x);
+  // sets_layout: this input is the frame's largest level, whose Winograd weight layout the chain keeps (smaller
+  // levels that want another layout run the direct convolution).
+  torch::Tensor forward(const torch::Tensor& x, bool sets_layout = true);
   // How many layers run as Winograd (the others as oneDNN's direct convolution); for tests and benchmarks.
   int winograd_layers(int64_t height, int64_t width);
 
