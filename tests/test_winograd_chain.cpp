@@ -64,6 +64,22 @@ TEST(WinogradChain, BatchAndOneDnnInputs) {
   expect_close(chain->forward(x.narrow(0, 1, 1)), c.reference(x.narrow(0, 1, 1)));
 }
 
+// Frames of changing size: the largest level sets the Winograd weight layout (re-packing when a new size wants
+// another), smaller levels follow it or run the direct convolution; every answer stays the same function.
+TEST(WinogradChain, FrameSizesThatChangeTheWeightLayout) {
+  Case c = make_case(256, 1, 40, 16);
+  auto chain = WinogradChain::create(c.layers);
+  if (!chain) GTEST_SKIP() << "this build has no oneDNN of its own";
+  const std::vector<std::pair<int64_t, int64_t>> frames[] = {{{64, 88}, {32, 44}, {8, 11}},
+                                                             {{100, 136}, {50, 68}, {13, 17}},
+                                                             {{64, 88}, {32, 44}, {8, 11}}};
+  for (const auto& levels : frames)
+    for (size_t level = 0; level < levels.size(); ++level) {
+      torch::Tensor x = torch::randn({1, 256, levels[level].first, levels[level].second});
+      expect_close(chain->forward(x, level == 0), c.reference(x));
+    }
+}
+
 // A GStreamer streaming thread is new at every start: a chain (and the primitives chains share) made on one thread
 // must run on others, as a second chain on the same weights must.
 TEST(WinogradChain, RunsOnOtherThreads) {
