@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "model/anchors.h"
@@ -43,26 +44,41 @@ torch::Device choose_device(const std::string& name) {
   throw ModelError("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
 }
 
+// The thresholds part of the overrides, `file` holding the model file's settings; shared with set_thresholds.
+// `config` is left as it was when the result is refused.
+void apply_thresholds(ModelConfig& config, const ModelConfig& file, float score, float nms, int max_detections) {
+  const float score_thresh = score >= 0 ? score : file.score_thresh;
+  const float nms_thresh = nms >= 0 ? nms : file.nms_thresh;
+  if (score_thresh > 1 || nms_thresh > 1) throw ModelError("score and NMS thresholds must lie in [0, 1]");
+  config.score_thresh = score_thresh;
+  config.nms_thresh = nms_thresh;
+  config.detections_per_img = max_detections > 0 ? max_detections : file.detections_per_img;
+}
+
 void apply_overrides(ModelConfig& config, const DetectorOptions& o) {
   if (o.min_size > 0) config.min_size = o.min_size;
   if (o.max_size > 0) config.max_size = o.max_size;
-  if (o.score_threshold >= 0) config.score_thresh = o.score_threshold;
-  if (o.nms_threshold >= 0) config.nms_thresh = o.nms_threshold;
-  if (o.max_detections > 0) config.detections_per_img = o.max_detections;
+  apply_thresholds(config, ModelConfig(config), o.score_threshold, o.nms_threshold, o.max_detections);
   if (o.topk_candidates > 0) config.topk_candidates = o.topk_candidates;
-  if (config.score_thresh > 1 || config.nms_thresh > 1)
-    throw ModelError("score and NMS thresholds must lie in [0, 1]");
 }
 
 }  // namespace
 
 struct Detector::Impl {
   ModelConfig config;
+  ModelConfig file_config;       // the model file's own settings, what set_thresholds falls back to
+  std::mutex thresholds_mutex;   // guards config's score_thresh, nms_thresh and detections_per_img
   torch::Device device{torch::kCPU};
   RetinaNet net{nullptr};
   std::vector<torch::Tensor> cell_anchors;
   // Grid anchors per padded input size; a stream keeps one size, so this holds one entry in practice.
   std::map<std::pair<int64_t, int64_t>, std::vector<torch::Tensor>> anchor_cache;
+
+  // The thresholds as they are now: one detect() post-processes with one consistent set.
+  PostprocessOptions postprocess_options() {
+    std::lock_guard<std::mutex> lock(thresholds_mutex);
+    return {config.score_thresh, config.nms_thresh, config.detections_per_img, config.topk_candidates};
+  }
 };
 
 Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -85,6 +101,7 @@ Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl
   impl_->net->load_tensors(file.tensors, path);
   impl_->net->to(impl_->device);
   impl_->net->prepare_inference(impl_->device.is_cpu() && torch::hasMKLDNN());
+  impl_->file_config = config;
   apply_overrides(config, options);
   impl_->config = config;
   impl_->cell_anchors = make_cell_anchors(config);
@@ -95,6 +112,11 @@ Detector::~Detector() = default;
 const ModelConfig& Detector::config() const { return impl_->config; }
 
 std::string Detector::device() const { return impl_->device.str(); }
+
+void Detector::set_thresholds(float score_threshold, float nms_threshold, int max_detections) {
+  std::lock_guard<std::mutex> lock(impl_->thresholds_mutex);
+  apply_thresholds(impl_->config, impl_->file_config, score_threshold, nms_threshold, max_detections);
+}
 
 std::vector<Detection> Detector::detect(const ImageView& image) {
   c10::InferenceMode inference;
@@ -116,8 +138,7 @@ std::vector<Detection> Detector::detect(const ImageView& image) {
     logits.push_back(out.class_logits[l][0]);
     deltas.push_back(out.box_deltas[l][0]);
   }
-  const PostprocessOptions post{d.config.score_thresh, d.config.nms_thresh, d.config.detections_per_img,
-                                d.config.topk_candidates};
+  const PostprocessOptions post = d.postprocess_options();
   RawDetections raw = postprocess_detections(logits, deltas, cached->second, input.resized_h, input.resized_w, post);
   const torch::Tensor boxes =
       rescale_boxes(raw.boxes, {input.resized_h, input.resized_w}, {image.height, image.width}).contiguous();

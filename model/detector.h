@@ -42,7 +42,14 @@ class Detector {
   // Detections on one frame, by decreasing score, boxes in the frame's pixels. Throws ModelError on a bad frame.
   std::vector<Detection> detect(const ImageView& image);
 
-  // The model's settings with the options' overrides applied.
+  // Replaces the score and NMS thresholds and the detection cap for the detect() calls that follow, with
+  // DetectorOptions' meaning (negative or zero: the model file's setting). Safe to call from any thread, also
+  // while detect() runs: a detect() that has begun post-processing finishes with the values it began with.
+  // Throws ModelError (and changes nothing) for a threshold above 1.
+  void set_thresholds(float score_threshold, float nms_threshold, int max_detections);
+
+  // The model's settings with the options' overrides (and set_thresholds') applied. Read it on the thread that
+  // calls set_thresholds.
   const ModelConfig& config() const;
   std::string device() const;  // "cpu", "cuda:0", ...
 
