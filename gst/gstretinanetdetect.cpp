@@ -15,6 +15,16 @@
  * default to the model file's own settings. A model that cannot be loaded, or a device that is not there, stops
  * the pipeline with an error naming the file and the reason.
  *
+ * #GstRetinanetDetect:model, #GstRetinanetDetect:device, #GstRetinanetDetect:min-size and
+ * #GstRetinanetDetect:max-size shape the loaded model and can only be set in the NULL and READY states (a change
+ * later is refused with a warning). The thresholds, #GstRetinanetDetect:max-detections,
+ * #GstRetinanetDetect:classes, #GstRetinanetDetect:interval and #GstRetinanetDetect:post-messages can be changed
+ * while PLAYING: a change applies from the next frame (thresholds and max-detections from the next inferred
+ * frame, see #GstRetinanetDetect:interval).
+ *
+ * The frame is mapped read-only and only metadata is added, so a frame shared with other branches (a tee) is
+ * not copied: only the #GstBuffer is made writable, never its memory.
+ *
  * With #GstRetinanetDetect:post-messages, an element message named `retinanet-detections` is posted on the bus
  * for every frame, with fields `frame` (guint64), `timestamp`, `running-time`, `stream-time` (GstClockTime),
  * `width`, `height` (int), `stale` (boolean) and `detections` (a #GstValueArray of the `detection` structures).
@@ -92,6 +102,8 @@ struct RetinanetDetectState
   bool have_last = false;
   guint frames_since_inference = 0;
   guint64 frame_number = 0;
+  float score_threshold = -1, nms_threshold = -1;  /* the detector's thresholds, as the properties were */
+  int max_detections = 0;
   std::string classes_text;               /* the `classes` value class_tokens was parsed from */
   std::vector<std::string> class_tokens;  /* label names or ids; empty: every class */
 };
@@ -106,13 +118,13 @@ static gboolean gst_retinanet_detect_stop (GstBaseTransform * trans);
 static gboolean gst_retinanet_detect_sink_event (GstBaseTransform * trans, GstEvent * event);
 static gboolean gst_retinanet_detect_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVideoInfo * in_info,
     GstCaps * outcaps, GstVideoInfo * out_info);
-static GstFlowReturn gst_retinanet_detect_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame);
+static GstFlowReturn gst_retinanet_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buffer);
 
 #define gst_retinanet_detect_parent_class parent_class
 G_DEFINE_TYPE (GstRetinanetDetect, gst_retinanet_detect, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (retinanetdetect, "retinanetdetect", GST_RANK_NONE, GST_TYPE_RETINANET_DETECT);
 
-/* Properties that shape the loaded model: writable in NULL and READY only. */
+/* Properties that shape the loaded model: writable in NULL and READY only (checked in set_property). */
 #define MODEL_PARAM_FLAGS ((GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY))
 /* Properties the streaming thread reads per frame. */
 #define LIVE_PARAM_FLAGS ((GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING))
@@ -132,44 +144,50 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
           "Path of the RetinaNet model (.safetensors, as written by model/export_torchvision.py or "
-          "retinanet-train); empty: the embedded default model", DEFAULT_PROP_MODEL, MODEL_PARAM_FLAGS));
+          "retinanet-train); empty: the embedded default model. NULL or READY state only", DEFAULT_PROP_MODEL,
+          MODEL_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_string ("device", "Device",
-          "Where the model runs: auto (the first CUDA GPU when there is one, else the CPU), cpu, cuda or cuda:N",
+          "Where the model runs: auto (the first CUDA GPU when there is one, else the CPU), cpu, cuda or cuda:N. "
+          "NULL or READY state only",
           DEFAULT_PROP_DEVICE, MODEL_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_SCORE_THRESHOLD,
       g_param_spec_float ("score-threshold", "Score threshold",
-          "Smallest confidence a detection is kept with; -1: the model file's setting",
-          -1.0f, 1.0f, DEFAULT_PROP_SCORE_THRESHOLD, MODEL_PARAM_FLAGS));
+          "Smallest confidence a detection is kept with; -1: the model file's setting. "
+          "Changeable while playing (from the next inferred frame)",
+          -1.0f, 1.0f, DEFAULT_PROP_SCORE_THRESHOLD, LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_NMS_THRESHOLD,
       g_param_spec_float ("nms-threshold", "NMS threshold",
           "IoU above which non-maximum suppression drops the weaker of two boxes of one class; "
-          "-1: the model file's setting", -1.0f, 1.0f, DEFAULT_PROP_NMS_THRESHOLD, MODEL_PARAM_FLAGS));
+          "-1: the model file's setting. Changeable while playing (from the next inferred frame)",
+          -1.0f, 1.0f, DEFAULT_PROP_NMS_THRESHOLD, LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_DETECTIONS,
       g_param_spec_int ("max-detections", "Maximum detections",
-          "Most detections kept per frame, by decreasing confidence; 0: the model file's setting",
-          0, G_MAXINT, DEFAULT_PROP_MAX_DETECTIONS, MODEL_PARAM_FLAGS));
+          "Most detections kept per frame, by decreasing confidence; 0: the model file's setting. "
+          "Changeable while playing (from the next inferred frame)",
+          0, G_MAXINT, DEFAULT_PROP_MAX_DETECTIONS, LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MIN_SIZE,
       g_param_spec_int ("min-size", "Minimum size",
           "The frame is resized for the network so that its shorter side has this many pixels "
-          "(unless max-size stops it); 0: the model file's setting", 0, 8192, DEFAULT_PROP_MIN_SIZE,
-          MODEL_PARAM_FLAGS));
+          "(unless max-size stops it); 0: the model file's setting. NULL or READY state only", 0, 8192,
+          DEFAULT_PROP_MIN_SIZE, MODEL_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_SIZE,
       g_param_spec_int ("max-size", "Maximum size",
-          "Longest side of the resized frame, in pixels; 0: the model file's setting", 0, 16384,
-          DEFAULT_PROP_MAX_SIZE, MODEL_PARAM_FLAGS));
+          "Longest side of the resized frame, in pixels; 0: the model file's setting. NULL or READY state only",
+          0, 16384, DEFAULT_PROP_MAX_SIZE, MODEL_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_INTERVAL,
       g_param_spec_uint ("interval", "Interval",
           "Run the detector on every Nth frame only; the frames in between carry the last detections, "
-          "marked stale=TRUE in their detection structure", 1, G_MAXINT, DEFAULT_PROP_INTERVAL,
-          LIVE_PARAM_FLAGS));
+          "marked stale=TRUE in their detection structure. Changeable while playing", 1, G_MAXINT,
+          DEFAULT_PROP_INTERVAL, LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_CLASSES,
       g_param_spec_string ("classes", "Classes",
           "Comma-separated labels to keep, by name or number (e.g. \"person,car\" or \"1,3\"); "
-          "empty: every class", DEFAULT_PROP_CLASSES, LIVE_PARAM_FLAGS));
+          "empty: every class. Changeable while playing", DEFAULT_PROP_CLASSES, LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
-          "Post an element message named " DETECTIONS_MESSAGE " on the bus for every frame, with its detections",
+          "Post an element message named " DETECTIONS_MESSAGE " on the bus for every frame, with its detections. "
+          "Changeable while playing",
           DEFAULT_PROP_POST_MESSAGES, LIVE_PARAM_FLAGS));
 
   gst_element_class_set_static_metadata (element_class,
@@ -184,7 +202,8 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_retinanet_detect_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_retinanet_detect_sink_event);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_retinanet_detect_set_info);
-  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR (gst_retinanet_detect_transform_frame_ip);
+  /* Our own transform_ip rather than GstVideoFilter's transform_frame_ip, which maps the frame for writing. */
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_retinanet_detect_transform_ip);
 
   GST_DEBUG_CATEGORY_INIT (gst_retinanet_detect_debug, "retinanetdetect", 0, "RetinaNet object detector");
 }
@@ -203,7 +222,7 @@ gst_retinanet_detect_init (GstRetinanetDetect * self)
   self->classes = g_strdup (DEFAULT_PROP_CLASSES);
   self->post_messages = DEFAULT_PROP_POST_MESSAGES;
   self->state = NULL;
-  /* Metadata only: the frame is mapped in place and never copied. */
+  /* Metadata only: the buffer goes on in place; its memory is read, never copied. */
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
 }
 
@@ -261,9 +280,6 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
   switch (prop_id) {
     case PROP_MODEL:
     case PROP_DEVICE:
-    case PROP_SCORE_THRESHOLD:
-    case PROP_NMS_THRESHOLD:
-    case PROP_MAX_DETECTIONS:
     case PROP_MIN_SIZE:
     case PROP_MAX_SIZE:
       if (!gst_retinanet_detect_model_settable (self, pspec))
@@ -442,6 +458,9 @@ gst_retinanet_detect_start (GstBaseTransform * trans)
     auto state = std::make_unique<RetinanetDetectState> ();
     state->model_path = path;
     state->detector = std::make_unique<retinanet::Detector> (options);
+    state->score_threshold = options.score_threshold;
+    state->nms_threshold = options.nms_threshold;
+    state->max_detections = options.max_detections;
     const retinanet::ModelConfig & config = state->detector->config ();
     GST_INFO_OBJECT (self, "loaded %s (%s, %d classes) on %s, min-size %d, max-size %d, score %.3f, nms %.3f",
         path.c_str (), config.arch.c_str (), config.num_classes, state->detector->device ().c_str (),
@@ -541,28 +560,50 @@ gst_retinanet_detect_post_message (GstRetinanetDetect * self, GstBuffer * buffer
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
-static GstFlowReturn
-gst_retinanet_detect_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame)
+/* Hands the threshold properties to the detector when they changed since the last inference. */
+static void
+gst_retinanet_detect_update_thresholds (GstRetinanetDetect * self, float score, float nms, int max_detections)
 {
-  GstRetinanetDetect *self = GST_RETINANET_DETECT (filter);
+  RetinanetDetectState & s = *self->state;
+  if (score == s.score_threshold && nms == s.nms_threshold && max_detections == s.max_detections)
+    return;
+  s.detector->set_thresholds (score, nms, max_detections);
+  s.score_threshold = score;
+  s.nms_threshold = nms;
+  s.max_detections = max_detections;
+  GST_DEBUG_OBJECT (self, "thresholds now score %.3f, nms %.3f, max-detections %d (-1, 0: the model's)",
+      score, nms, max_detections);
+}
+
+static GstFlowReturn
+gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
+{
   RetinanetDetectState & s = *self->state;
   const int width = GST_VIDEO_FRAME_WIDTH (frame), height = GST_VIDEO_FRAME_HEIGHT (frame);
 
   GST_OBJECT_LOCK (self);
   const guint interval = self->interval;
   const bool post = self->post_messages;
-  const std::string classes = self->classes ? self->classes : "";
+  const float score = self->score_threshold, nms = self->nms_threshold;
+  const int max_detections = self->max_detections;
+  /* Copied only when it changed: no allocation per frame. */
+  const gchar *classes_now = self->classes ? self->classes : "";
+  const bool classes_changed = s.classes_text != classes_now;
+  const std::string classes = classes_changed ? classes_now : "";
   GST_OBJECT_UNLOCK (self);
 
   try {
-    gst_retinanet_detect_update_classes (self, classes);
+    if (classes_changed)
+      gst_retinanet_detect_update_classes (self, classes);
     const bool infer = !s.have_last || ++s.frames_since_inference >= interval;
     if (infer) {
+      gst_retinanet_detect_update_thresholds (self, score, nms, max_detections);
       s.last = s.detector->detect (retinanet::gst::image_view (*frame, s.format, s.scratch));
       s.have_last = true;
       s.frames_since_inference = 0;
     }
     std::vector<retinanet::Detection> kept;
+    kept.reserve (s.last.size ());
     for (const retinanet::Detection & d : s.last)
       if (gst_retinanet_detect_class_wanted (s, d))
         kept.push_back (d);
@@ -579,5 +620,34 @@ gst_retinanet_detect_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame 
             s.model_path.c_str (), e.what ()), ("%s", e.what ()));
     return GST_FLOW_ERROR;
   }
+  return GST_FLOW_OK;
+}
+
+/* The frame is mapped for reading only. GstBaseTransform has already made the buffer itself writable for us
+ * (a new GstBuffer sharing the same memory when upstream holds another reference, as a tee does), which is all
+ * that adding metadata needs; mapping it for writing would copy every shared frame for nothing. NO_REF keeps
+ * the buffer writable while mapped. */
+static GstFlowReturn
+gst_retinanet_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  GstVideoFrame frame;
+  GstFlowReturn ret;
+
+  if (G_UNLIKELY (!filter->negotiated || !self->state))
+    goto not_negotiated;
+  if (!gst_video_frame_map (&frame, &filter->in_info, buffer,
+          (GstMapFlags) (GST_MAP_READ | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)))
+    goto invalid_buffer;
+  ret = gst_retinanet_detect_process (self, &frame);
+  gst_video_frame_unmap (&frame);
+  return ret;
+
+not_negotiated:
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("a buffer arrived before the caps"));
+  return GST_FLOW_NOT_NEGOTIATED;
+invalid_buffer:
+  GST_ELEMENT_WARNING (self, CORE, NOT_IMPLEMENTED, (NULL), ("invalid video buffer received"));
   return GST_FLOW_OK;
 }

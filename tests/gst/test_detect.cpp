@@ -163,6 +163,44 @@ TEST_F(DetectTest, ThresholdPropertiesEqualTheToolsOptions) {
   gst_harness_teardown(h);
 }
 
+TEST_F(DetectTest, ThresholdsChangeWhilePlaying) {
+  GstHarness* h = harness();
+  GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
+  const Frame f = frame(GST_VIDEO_FORMAT_I420, 317, 239);
+  ASSERT_NE(answer(f)["detections"].size(), answer(f, true)["detections"].size())
+      << "the stricter settings must change the answer to be tested";
+  gst_test::expect_regions_match(push_pull(h, f, 0), answer(f), f.width, f.height);
+  // Set mid-stream: the very next frame is post-processed with them, as retinanet-detect with the same options.
+  g_object_set(d, "score-threshold", 0.3f, "nms-threshold", 0.4f, "max-detections", 7, NULL);
+  gst_test::expect_regions_match(push_pull(h, f, GST_SECOND / 30), answer(f, true), f.width, f.height);
+  // Back to the model file's settings.
+  g_object_set(d, "score-threshold", -1.0f, "nms-threshold", -1.0f, "max-detections", 0, NULL);
+  gst_test::expect_regions_match(push_pull(h, f, 2 * GST_SECOND / 30), answer(f), f.width, f.height);
+  gst_object_unref(d);
+  gst_harness_teardown(h);
+}
+
+// A frame that another branch also holds (what a tee does) goes on with the same memory: the element maps it for
+// reading and adds its metadata to a new GstBuffer; the other branch's buffer keeps no metadata.
+TEST_F(DetectTest, SharedFrameIsNotCopied) {
+  GstHarness* h = harness();
+  const Frame f = frame(GST_VIDEO_FORMAT_NV12, 320, 240);
+  gst_harness_set_src_caps_str(h, gst_test::caps_string(f).c_str());
+  GstBuffer* in = gst_test::make_buffer(f);
+  GstMemory* memory = gst_buffer_peek_memory(in, 0);
+  gst_buffer_ref(in);  // the other branch's reference
+  GstBuffer* out = gst_harness_push_and_pull(h, in);
+  ASSERT_NE(out, nullptr);
+  EXPECT_NE(out, in) << "a shared buffer must not get metadata in place";
+  ASSERT_EQ(gst_buffer_n_memory(out), 1u);
+  EXPECT_EQ(gst_buffer_peek_memory(out, 0), memory) << "the frame's memory was copied";
+  gst_test::expect_regions_match(retinanet::gst::read_regions(out), answer(f), f.width, f.height);
+  EXPECT_TRUE(retinanet::gst::read_regions(in).empty());
+  gst_buffer_unref(out);
+  gst_buffer_unref(in);
+  gst_harness_teardown(h);
+}
+
 TEST_F(DetectTest, CapsRenegotiateMidStream) {
   GstHarness* h = harness();
   const std::tuple<GstVideoFormat, int, int> steps[] = {{GST_VIDEO_FORMAT_RGB, 320, 240},

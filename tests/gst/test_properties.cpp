@@ -101,16 +101,26 @@ TEST(DetectProperties, ModelPropertiesAreFixedWhileRunning) {
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
   {
     WarningCapture capture;
-    g_object_set(d, "model", "/other.safetensors", "score-threshold", 0.9f, "min-size", 64, "device", "cpu", NULL);
+    g_object_set(d, "model", "/other.safetensors", "min-size", 64, "max-size", 64, "device", "cpu", NULL);
     EXPECT_EQ(capture.warnings().size(), 4u);
   }
   EXPECT_EQ(get_string(d, "model"), gst_test::model_path());
-  EXPECT_FLOAT_EQ(get<gfloat>(d, "score-threshold"), -1.0f);
+  EXPECT_EQ(get<gint>(d, "min-size"), 0);
   // What the streaming thread reads per frame can change while playing.
   WarningCapture capture;
-  g_object_set(d, "interval", 4u, "classes", "square", "post-messages", TRUE, NULL);
+  g_object_set(d, "interval", 4u, "classes", "square", "post-messages", TRUE, "score-threshold", 0.9f,
+               "nms-threshold", 0.3f, "max-detections", 5, NULL);
   EXPECT_TRUE(capture.warnings().empty());
   EXPECT_EQ(get<guint>(d, "interval"), 4u);
+  EXPECT_FLOAT_EQ(get<gfloat>(d, "score-threshold"), 0.9f);
+  EXPECT_EQ(get<gint>(d, "max-detections"), 5);
+  // The flags say so to gst-inspect-1.0 and to applications.
+  for (const char* name : {"score-threshold", "nms-threshold", "max-detections", "classes", "interval",
+                           "post-messages"})
+    EXPECT_TRUE(g_object_class_find_property(G_OBJECT_GET_CLASS(d), name)->flags & GST_PARAM_MUTABLE_PLAYING)
+        << name;
+  for (const char* name : {"model", "device", "min-size", "max-size"})
+    EXPECT_TRUE(g_object_class_find_property(G_OBJECT_GET_CLASS(d), name)->flags & GST_PARAM_MUTABLE_READY) << name;
   gst_object_unref(d);
   gst_harness_teardown(h);
 }
