@@ -3,12 +3,14 @@
  * @title: retinanetoverlay
  * @see_also: retinanetdetect
  *
- * Draws every #GstVideoRegionOfInterestMeta of a buffer onto its frame, in place: the box outline and a banner
- * with "label score" in the box's top-left corner, one stable colour per class (chosen from the label name).
- * Any producer's metas are drawn, not only retinanetdetect's: the label comes from the meta's `detection`
- * structure when it has one, else from its `roi_type`, and the score is shown only when there is one. Nothing is
- * drawn outside a box. I420 and NV12 frames are drawn on their Y and chroma planes directly, without converting
- * the frame to RGB and back.
+ * Draws every #GstVideoRegionOfInterestMeta of a buffer onto its frame, in place: the box outline (inside the box)
+ * and a banner with "label score" resting on the box's top edge, above the box so that small objects stay
+ * visible (inside the box only when the frame has no room above it), one stable colour per class (chosen from the
+ * label name). Any producer's metas are drawn, not only retinanetdetect's: the label comes from the meta's
+ * `detection` structure when it has one, else from its `roi_type`, and the score is shown only when there is
+ * one. Nothing is drawn outside the boxes and their banners. A frame without metas is not mapped at all (so a
+ * frame that a tee shares is not copied for nothing). I420 and NV12 frames are drawn on their Y and chroma planes
+ * directly, without converting the frame to RGB and back.
  *
  * ## Example launch line
  * |[
@@ -56,7 +58,7 @@ static void gst_retinanet_overlay_get_property (GObject * object, guint prop_id,
     GParamSpec * pspec);
 static gboolean gst_retinanet_overlay_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVideoInfo * in_info,
     GstCaps * outcaps, GstVideoInfo * out_info);
-static GstFlowReturn gst_retinanet_overlay_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame);
+static GstFlowReturn gst_retinanet_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buffer);
 
 #define gst_retinanet_overlay_parent_class parent_class
 G_DEFINE_TYPE (GstRetinanetOverlay, gst_retinanet_overlay, GST_TYPE_VIDEO_FILTER);
@@ -69,6 +71,7 @@ gst_retinanet_overlay_class_init (GstRetinanetOverlayClass * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
   GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
 
   gobject_class->set_property = gst_retinanet_overlay_set_property;
@@ -98,7 +101,9 @@ gst_retinanet_overlay_class_init (GstRetinanetOverlayClass * klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
 
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_retinanet_overlay_set_info);
-  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR (gst_retinanet_overlay_transform_frame_ip);
+  /* Our own transform_ip rather than GstVideoFilter's transform_frame_ip: the metas are read before the frame is
+   * mapped, and a frame without any is not mapped for writing (which copies a frame shared with a tee). */
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_retinanet_overlay_transform_ip);
 
   GST_DEBUG_CATEGORY_INIT (gst_retinanet_overlay_debug, "retinanetoverlay", 0, "RetinaNet detection overlay");
 }
@@ -184,10 +189,15 @@ unsupported:
 }
 
 static GstFlowReturn
-gst_retinanet_overlay_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame)
+gst_retinanet_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 {
-  GstRetinanetOverlay *self = GST_RETINANET_OVERLAY (filter);
+  GstRetinanetOverlay *self = GST_RETINANET_OVERLAY (trans);
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
   retinanet::gst::PaintStyle style;
+  GstVideoFrame frame;
+
+  if (G_UNLIKELY (!filter->negotiated))
+    goto not_negotiated;
 
   GST_OBJECT_LOCK (self);
   style.thickness = self->thickness;
@@ -197,14 +207,31 @@ gst_retinanet_overlay_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame
   GST_OBJECT_UNLOCK (self);
 
   try {
-    const std::vector<retinanet::gst::Region> regions = retinanet::gst::read_regions (frame->buffer);
-    if (!regions.empty ())
-      reinterpret_cast<retinanet::gst::PaintFunction> (self->paint) (frame, regions, style);
+    const std::vector<retinanet::gst::Region> regions = retinanet::gst::read_regions (buffer);
+    if (regions.empty ())
+      return GST_FLOW_OK;
+    if (!gst_video_frame_map (&frame, &filter->in_info, buffer,
+            (GstMapFlags) (GST_MAP_READWRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)))
+      goto invalid_buffer;
+    try {
+      reinterpret_cast<retinanet::gst::PaintFunction> (self->paint) (&frame, regions, style);
+    } catch (...) {
+      gst_video_frame_unmap (&frame);
+      throw;
+    }
+    gst_video_frame_unmap (&frame);
   } catch (const std::exception & e) {
     /* Only OpenCV can throw here (out of memory, a broken frame); the stream cannot go on sensibly. */
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not draw the detections on a %dx%d frame.",
-            GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame)), ("%s", e.what ()));
+            GST_VIDEO_INFO_WIDTH (&filter->in_info), GST_VIDEO_INFO_HEIGHT (&filter->in_info)), ("%s", e.what ()));
     return GST_FLOW_ERROR;
   }
+  return GST_FLOW_OK;
+
+not_negotiated:
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("a buffer arrived before the caps"));
+  return GST_FLOW_NOT_NEGOTIATED;
+invalid_buffer:
+  GST_ELEMENT_WARNING (self, CORE, NOT_IMPLEMENTED, (NULL), ("invalid video buffer received"));
   return GST_FLOW_OK;
 }

@@ -24,7 +24,8 @@ enum MaskValue : uint8_t { kUntouched = 0, kBoxColour = 1, kTextColour = 2 };
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 constexpr int kBannerPad = 2;  // pixels around the caption inside its banner
 
-// One region rasterised: its box clipped to the frame, a mask of that size, and its two colours.
+// One region rasterised: the union of its box and its caption banner, clipped to the frame, a mask of that size,
+// and its two colours.
 struct RegionMask {
   cv::Rect rect;
   cv::Mat mask;  // CV_8UC1, MaskValue per pixel
@@ -32,27 +33,34 @@ struct RegionMask {
   Rgb text{};
 };
 
+int text_thickness(const PaintStyle& style) { return std::max(1, static_cast<int>(std::lround(style.font_scale * 2))); }
+
 bool rasterise(const Region& region, int width, int height, const PaintStyle& style, RegionMask& out) {
-  out.rect = cv::Rect(region.x, region.y, region.w, region.h) & cv::Rect(0, 0, width, height);
-  if (out.rect.empty()) return false;
-  // The outline grows inward from the box's edges, so the drawing never leaves the box.
-  out.mask = cv::Mat(out.rect.size(), CV_8UC1, cv::Scalar(kBoxColour));
+  const cv::Rect frame(0, 0, width, height);
+  const cv::Rect box = cv::Rect(region.x, region.y, region.w, region.h) & frame;
+  if (box.empty()) return false;
+  const std::string caption = region_caption(region, style);
+  const cv::Rect banner = caption_rect(region, style, width, height);
+  out.rect = banner.empty() ? box : (box | banner);
+  out.mask = cv::Mat(out.rect.size(), CV_8UC1, cv::Scalar(kUntouched));
+
+  // The outline grows inward from the box's edges, so it never leaves the box.
+  const cv::Rect local_box = box - out.rect.tl();
+  out.mask(local_box).setTo(kBoxColour);
   const int t = std::max(1, style.thickness);
-  const cv::Rect inner(t, t, out.rect.width - 2 * t, out.rect.height - 2 * t);
+  const cv::Rect inner(local_box.x + t, local_box.y + t, local_box.width - 2 * t, local_box.height - 2 * t);
   if (inner.width > 0 && inner.height > 0) out.mask(inner).setTo(kUntouched);
 
-  const std::string caption = region_caption(region, style);
-  if (!caption.empty()) {
-    // The banner sits in the box's top-left corner; a box smaller than the banner clips it.
-    const int text_thickness = std::max(1, static_cast<int>(std::lround(style.font_scale * 2)));
+  if (!banner.empty()) {
+    const cv::Rect local_banner = banner - out.rect.tl();
+    out.mask(local_banner).setTo(kBoxColour);
     int baseline = 0;
-    const cv::Size size = cv::getTextSize(caption, kFont, style.font_scale, text_thickness, &baseline);
-    const cv::Rect banner = cv::Rect(0, 0, size.width + 2 * kBannerPad, size.height + baseline + 2 * kBannerPad) &
-                            cv::Rect(0, 0, out.rect.width, out.rect.height);
-    out.mask(banner).setTo(kBoxColour);
-    // LINE_8, not anti-aliased: the mask holds categories, not coverage.
-    cv::putText(out.mask, caption, cv::Point(kBannerPad, kBannerPad + size.height), kFont, style.font_scale,
-                cv::Scalar(kTextColour), text_thickness, cv::LINE_8);
+    const cv::Size size = cv::getTextSize(caption, kFont, style.font_scale, text_thickness(style), &baseline);
+    // Drawn into the banner's own view of the mask, so the text never leaves the banner (a banner clipped by the
+    // frame clips its text). LINE_8, not anti-aliased: the mask holds categories, not coverage.
+    cv::Mat banner_mask = out.mask(local_banner);
+    cv::putText(banner_mask, caption, cv::Point(kBannerPad, kBannerPad + size.height), kFont, style.font_scale,
+                cv::Scalar(kTextColour), text_thickness(style), cv::LINE_8);
   }
   out.box = class_colour(region.label);
   const double luma = 0.299 * out.box[0] + 0.587 * out.box[1] + 0.114 * out.box[2];
@@ -160,6 +168,20 @@ std::string region_caption(const Region& region, const PaintStyle& style) {
     caption += caption.empty() ? score : std::string(" ") + score;
   }
   return caption;
+}
+
+cv::Rect caption_rect(const Region& region, const PaintStyle& style, int width, int height) {
+  const cv::Rect frame(0, 0, width, height);
+  const cv::Rect box = cv::Rect(region.x, region.y, region.w, region.h) & frame;
+  const std::string caption = region_caption(region, style);
+  if (box.empty() || caption.empty()) return {};
+  int baseline = 0;
+  const cv::Size size = cv::getTextSize(caption, kFont, style.font_scale, text_thickness(style), &baseline);
+  const int banner_w = size.width + 2 * kBannerPad, banner_h = size.height + baseline + 2 * kBannerPad;
+  // Above the box's top edge when it fits there, else just inside the box; shifted left to stay in the frame.
+  const int x = std::max(0, std::min(box.x, width - banner_w));
+  const int y = box.y >= banner_h ? box.y - banner_h : box.y;
+  return cv::Rect(x, y, banner_w, banner_h) & frame;
 }
 
 PaintFunction painter_for(GstVideoFormat format) {
