@@ -55,6 +55,7 @@ void FpnImpl::prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace> wo
       return;
     }
   }
+  for (int i = 0; i < 3; ++i) folded_[3 + i] = FoldedConv{};  // the chains' work now
 }
 
 std::vector<torch::Tensor> FpnImpl::forward(const std::array<torch::Tensor, 3>& c) {

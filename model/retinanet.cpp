@@ -95,6 +95,12 @@ void RetinaNetImpl::prepare_inference(bool pack) {
   std::shared_ptr<WinogradWorkspace> workspace = make_winograd_workspace();
   backbone->fpn->prepare_inference(pack, workspace);
   head->prepare_inference(pack, workspace);
+  if (!pack) return;
+  // Every convolution now reads its own packed copy (a Winograd chain holds its own reference to the weights it
+  // re-packs from): the module's tensors would only double the weights' memory.
+  torch::NoGradGuard no_grad;
+  for (auto& p : parameters()) p.set_();
+  for (auto& b : buffers()) b.set_();
 }
 
 }  // namespace retinanet

@@ -44,7 +44,7 @@ class RetinaNetImpl : public torch::nn::Module {
   std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
   // Eval-only from here on: batch norms folded into their convolutions; with `pack`, CPU weights in oneDNN's
   // layout (activations then stay oneDNN tensors from the stem to the head outputs).
-  void prepare_inference(bool pack);
+  void prepare_inference(bool pack);  // pack (CPU): the module's own tensors are released; inference only from here
 
   const ModelConfig& config() const { return config_; }
   const ArchSpec& arch() const { return arch_; }

@@ -64,6 +64,19 @@ TEST(WinogradChain, BatchAndOneDnnInputs) {
   expect_close(chain->forward(x.narrow(0, 1, 1)), c.reference(x.narrow(0, 1, 1)));
 }
 
+// A wide last layer (the 819-channel class predictor) runs in parts of 256 outputs, each written into its slice.
+TEST(WinogradChain, WideLastLayerInParts) {
+  for (int64_t outputs : {256, 257, 600}) {
+    Case c = make_case(32, 1, outputs, 17);
+    auto chain = WinogradChain::create(c.layers);
+    if (!chain) GTEST_SKIP() << "this build has no oneDNN of its own";
+    torch::Tensor x = torch::randn({2, 32, 21, 30});
+    expect_close(chain->forward(x), c.reference(x));
+    Case single = make_case(32, 0, outputs, 18);
+    expect_close(WinogradChain::create(single.layers)->forward(x), single.reference(x));
+  }
+}
+
 // Frames of changing size: the largest level sets the Winograd weight layout (re-packing when a new size wants
 // another), smaller levels follow it or run the direct convolution; every answer stays the same function.
 TEST(WinogradChain, FrameSizesThatChangeTheWeightLayout) {
