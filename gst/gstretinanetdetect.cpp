@@ -637,6 +637,9 @@ gst_retinanet_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 
   if (G_UNLIKELY (!filter->negotiated || !self->state))
     goto not_negotiated;
+  /* A gap without a picture (an empty buffer flagged GAP) has nothing to detect in: it goes on untouched. */
+  if (G_UNLIKELY (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP) && gst_buffer_get_size (buffer) == 0))
+    return GST_FLOW_OK;
   if (!gst_video_frame_map (&frame, &filter->in_info, buffer,
           (GstMapFlags) (GST_MAP_READ | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)))
     goto invalid_buffer;

@@ -208,7 +208,8 @@ gst_retinanet_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buffer
 
   try {
     const std::vector<retinanet::gst::Region> regions = retinanet::gst::read_regions (buffer);
-    if (regions.empty ())
+    /* Nothing to draw, or nothing to draw on (an empty buffer flagged GAP): the frame is not even mapped. */
+    if (regions.empty () || (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP) && gst_buffer_get_size (buffer) == 0))
       return GST_FLOW_OK;
     if (!gst_video_frame_map (&frame, &filter->in_info, buffer,
             (GstMapFlags) (GST_MAP_READWRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)))

@@ -201,6 +201,32 @@ TEST_F(DetectTest, SharedFrameIsNotCopied) {
   gst_harness_teardown(h);
 }
 
+// An empty GAP buffer (no picture, e.g. from a live source that lost a frame) passes untouched, without a warning
+// or an error, and the next frame is detected as usual.
+TEST_F(DetectTest, EmptyGapBufferPassesThrough) {
+  GstHarness* h = harness();
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  const Frame f = frame(GST_VIDEO_FORMAT_RGB, 320, 240);
+  gst_harness_set_src_caps_str(h, gst_test::caps_string(f).c_str());
+  GstBuffer* gap = gst_buffer_new();
+  GST_BUFFER_FLAG_SET(gap, GST_BUFFER_FLAG_GAP);
+  GST_BUFFER_PTS(gap) = 0;
+  GstBuffer* out = gst_harness_push_and_pull(h, gap);
+  ASSERT_NE(out, nullptr);
+  EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_GAP));
+  EXPECT_TRUE(retinanet::gst::read_regions(out).empty());
+  gst_buffer_unref(out);
+  GstMessage* complaint =
+      gst_bus_pop_filtered(bus, static_cast<GstMessageType>(GST_MESSAGE_WARNING | GST_MESSAGE_ERROR));
+  EXPECT_EQ(complaint, nullptr);
+  if (complaint) gst_message_unref(complaint);
+  gst_test::expect_regions_match(push_pull(h, f, GST_SECOND / 30), answer(f), f.width, f.height);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+
 TEST_F(DetectTest, CapsRenegotiateMidStream) {
   GstHarness* h = harness();
   const std::tuple<GstVideoFormat, int, int> steps[] = {{GST_VIDEO_FORMAT_RGB, 320, 240},
