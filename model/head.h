@@ -27,6 +27,8 @@ class SubnetImpl : public torch::nn::Module {
   // winograd_chain.h), else ATen's oneDNN convolutions. GroupNorm subnets (v2) stay on ATen's dense ops.
   // Subnets given the same workspace share its memory (they run one after the other).
   void prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace> workspace = nullptr);
+  // After prepare_inference: whether forward still reads the module's own tensors (GroupNorm subnets do).
+  bool reads_module_tensors() const { return group_norm_; }
 
  private:
   std::vector<torch::nn::Sequential> conv_;  // registered as the ModuleList "conv"

@@ -99,8 +99,13 @@ void RetinaNetImpl::prepare_inference(bool pack) {
   // Every convolution now reads its own packed copy (a Winograd chain holds its own reference to the weights it
   // re-packs from): the module's tensors would only double the weights' memory.
   torch::NoGradGuard no_grad;
-  for (auto& p : parameters()) p.set_();
-  for (auto& b : buffers()) b.set_();
+  auto release = [](torch::nn::Module& module) {
+    for (auto& p : module.parameters()) p.set_();
+    for (auto& b : module.buffers()) b.set_();
+  };
+  release(*backbone);
+  for (Subnet subnet : {head->classification, head->regression})
+    if (!subnet->reads_module_tensors()) release(*subnet);
 }
 
 }  // namespace retinanet
