@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <omp.h>
 #include <tuple>
 
 namespace retinanet {
@@ -274,8 +275,9 @@ torch::Tensor WinogradChain::forward(const torch::Tensor& x, bool sets_layout) {
   if (!channels_last) input = input.contiguous();
   const Impl::Shape shape{input.size(0), input.size(1), input.size(2), input.size(3), channels_last, sets_layout};
   // oneDNN runs on OpenMP like ATen; a thread other than the one that set ATen's thread count starts with the
-  // OpenMP default (every core) unless told.
-  at::init_num_threads();
+  // OpenMP default (every core) unless told. (Not at::init_num_threads(): it also rebuilds ATen's pthreadpool, whose
+  // fresh threads spin, every call; that made the default model six times slower.)
+  if (omp_get_max_threads() != at::get_num_threads()) omp_set_num_threads(at::get_num_threads());
   WinogradWorkspace& space = *impl_->workspace;
   std::lock_guard<std::mutex> lock(space.mutex);
   Impl::Plan& plan = impl_->plan_for(shape);
