@@ -39,20 +39,16 @@ struct CandidateWorkspace {
         nullptr, sort_temp_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
         static_cast<const int*>(nullptr), static_cast<int*>(nullptr), n, 1, static_cast<const int*>(nullptr),
         static_cast<const int*>(nullptr)));
-    auto* p = static_cast<char*>(base);
-    auto carve = [&](size_t bytes) {
-      char* at = p ? p + total : nullptr;
-      total += align_workspace(bytes);
-      return static_cast<void*>(at);
-    };
-    selected = static_cast<int*>(carve(sizeof(int) * n));
-    num_selected = static_cast<int*>(carve(sizeof(int)));
-    segment_begin = static_cast<int*>(carve(sizeof(int)));
-    selected_scores = static_cast<float*>(carve(sizeof(float) * n));
-    sorted_scores = static_cast<float*>(carve(sizeof(float) * n));
-    sorted_idx = static_cast<int*>(carve(sizeof(int) * n));
-    select_temp = carve(select_temp_bytes);
-    sort_temp = carve(sort_temp_bytes);
+    WorkspaceCarver carve(base);
+    selected = carve.take<int>(n);
+    num_selected = carve.take<int>(1);
+    segment_begin = carve.take<int>(1);
+    selected_scores = carve.take<float>(n);
+    sorted_scores = carve.take<float>(n);
+    sorted_idx = carve.take<int>(n);
+    select_temp = carve.bytes(select_temp_bytes);
+    sort_temp = carve.bytes(sort_temp_bytes);
+    total = carve.total();
   }
 };
 

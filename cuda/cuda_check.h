@@ -26,6 +26,27 @@ inline size_t align_workspace(size_t bytes) {
   return (bytes + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;
 }
 
+// Carves aligned pieces out of one workspace, one after the other; with a null base it only adds up their sizes
+// (CUB-style: the same code sizes the workspace and then lays it out).
+class WorkspaceCarver {
+ public:
+  explicit WorkspaceCarver(void* base) : base_(static_cast<char*>(base)) {}
+  template <typename T>
+  T* take(size_t count) {
+    return static_cast<T*>(bytes(sizeof(T) * count));
+  }
+  void* bytes(size_t size) {
+    char* at = base_ ? base_ + total_ : nullptr;
+    total_ += align_workspace(size);
+    return at;
+  }
+  size_t total() const { return total_; }
+
+ private:
+  char* base_;
+  size_t total_ = 0;
+};
+
 }  // namespace retinanet
 
 #define RETINANET_CUDA_CHECK(expr) ::retinanet::cuda_check((expr), #expr, __FILE__, __LINE__)

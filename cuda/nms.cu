@@ -48,20 +48,16 @@ struct NmsWorkspace {
                                                                    static_cast<int*>(nullptr), n));
     RETINANET_CUDA_CHECK(cub::DeviceReduce::Max(nullptr, max_temp_bytes, valid_coordinates(nullptr, nullptr),
                                                 static_cast<float*>(nullptr), 4 * n));
-    auto* p = static_cast<char*>(base);
-    auto carve = [&](size_t bytes) {
-      char* at = p ? p + total : nullptr;
-      total += align_workspace(bytes);
-      return static_cast<void*>(at);
-    };
-    index_in = static_cast<int*>(carve(sizeof(int) * n));
-    order = static_cast<int*>(carve(sizeof(int) * n));
-    sorted_scores = static_cast<float*>(carve(sizeof(float) * n));
-    max_coordinate = static_cast<float*>(carve(sizeof(float)));
-    sorted_boxes = static_cast<Box*>(carve(sizeof(Box) * n));
-    mask = static_cast<unsigned long long*>(carve(sizeof(unsigned long long) * n * mask_words(n)));
-    sort_temp = carve(sort_temp_bytes);
-    max_temp = carve(max_temp_bytes);
+    WorkspaceCarver carve(base);
+    index_in = carve.take<int>(n);
+    order = carve.take<int>(n);
+    sorted_scores = carve.take<float>(n);
+    max_coordinate = carve.take<float>(1);
+    sorted_boxes = carve.take<Box>(n);
+    mask = carve.take<unsigned long long>(static_cast<size_t>(n) * mask_words(n));
+    sort_temp = carve.bytes(sort_temp_bytes);
+    max_temp = carve.bytes(max_temp_bytes);
+    total = carve.total();
   }
 };
 
