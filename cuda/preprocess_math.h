@@ -80,15 +80,24 @@ struct LinearTaps {
 // The LibTorch/PyTorch 1.13 that Debian ships evaluates the source index `scale * (dst_index + 0.5) - 0.5` and the
 // weight `lambda = index - floor(index)` in double (dst_index is an int64 and 0.5 a double there), rounding only the
 // weights to float; float arithmetic instead moves a weight by an ulp of the source index (2e-5 at index 136).
+// LibTorch 2.x (the GPU build's) computes both in float (opmath_t): meson defines RETINANET_ATEN_FLOAT_SOURCE_INDEX
+// there, so that the kernel gives the numbers of the LibTorch the CPU path uses.
 RETINANET_HD LinearTaps linear_taps(int input_size, int output_size, int dst) {
   const float scale = static_cast<float>(input_size) / static_cast<float>(output_size);
-  double real = static_cast<double>(scale) * (static_cast<double>(dst) + 0.5) - 0.5;
-  real = real < 0. ? 0. : real;
+#ifdef RETINANET_ATEN_FLOAT_SOURCE_INDEX
+  using index_t = float;
+  const index_t real_unclamped = scale * (static_cast<float>(dst) + 0.5f) - 0.5f;
+#else
+  using index_t = double;
+  const index_t real_unclamped = static_cast<double>(scale) * (static_cast<double>(dst) + 0.5) - 0.5;
+#endif
+  const index_t real = real_unclamped < index_t(0) ? index_t(0) : real_unclamped;
   int i0 = static_cast<int>(floor(real));
   i0 = i0 < input_size - 1 ? i0 : input_size - 1;
-  double lambda = real - static_cast<double>(i0);
-  lambda = lambda < 0. ? 0. : (lambda > 1. ? 1. : lambda);
-  return LinearTaps{i0, i0 + (i0 < input_size - 1 ? 1 : 0), static_cast<float>(1. - lambda), static_cast<float>(lambda)};
+  index_t lambda = real - static_cast<index_t>(i0);
+  lambda = lambda < index_t(0) ? index_t(0) : (lambda > index_t(1) ? index_t(1) : lambda);
+  return LinearTaps{i0, i0 + (i0 < input_size - 1 ? 1 : 0), static_cast<float>(index_t(1) - lambda),
+                    static_cast<float>(lambda)};
 }
 
 // ToTensor then Normalize for one pixel: (v / 255 - mean) / std per channel, in torch's operation order.

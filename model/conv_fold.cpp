@@ -3,6 +3,8 @@
 #include <ATen/ops/mkldnn_convolution.h>
 #include <ATen/ops/mkldnn_reorder_conv2d_weight.h>
 
+#include "model/torch_compat.h"
+
 namespace retinanet {
 
 torch::Tensor FoldedConv::operator()(const torch::Tensor& x) const {
@@ -37,7 +39,7 @@ FoldedConv as_folded(const torch::nn::Conv2d& conv) {
   folded.weight = conv->weight.detach().clone();
   folded.bias = conv->bias.defined() ? conv->bias.detach().clone() : torch::Tensor();
   folded.stride = conv->options.stride()->at(0);
-  folded.padding = c10::get<torch::ExpandingArray<2>>(conv->options.padding())->at(0);
+  folded.padding = compat::get<torch::ExpandingArray<2>>(conv->options.padding())->at(0);
   return folded;
 }
 
