@@ -9,6 +9,9 @@
 
 #include "model/anchors.h"
 #include "model/default_model.h"
+#ifdef RETINANET_HAS_TORCH_CUDA
+#include "model/gpu_detector.h"
+#endif
 #include "model/model_error.h"
 #include "model/postprocess.h"
 #include "model/retinanet.h"
@@ -19,16 +22,31 @@ namespace retinanet {
 
 namespace {
 
+// Where a request for a GPU is refused, and why, in one line.
+std::string no_gpu_reason() {
+#if defined(RETINANET_HAS_TORCH_CUDA)
+  return "no CUDA device is present";
+#elif defined(RETINANET_TORCH_CUDA_WITHOUT_NVCC)
+  return "this build has no GPU path (its LibTorch has CUDA but nvcc was not found when it was configured)";
+#else
+  return "this build's LibTorch has no CUDA; build the GPU path with scripts/build-cuda.sh (a pip torch with CUDA) "
+         "or meson -Dtorch_dir=<a CUDA LibTorch>";
+#endif
+}
+
+bool gpu_available() {
+#ifdef RETINANET_HAS_TORCH_CUDA
+  return torch::cuda::is_available();
+#else
+  return false;
+#endif
+}
+
 torch::Device choose_device(const std::string& name) {
-  if (name == "auto" || name.empty()) return torch::cuda::is_available() ? torch::Device("cuda:0") : torch::kCPU;
+  if (name == "auto" || name.empty()) return gpu_available() ? torch::Device("cuda:0") : torch::kCPU;
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available())
-      throw ModelError("device '" + name + "' requested but " +
-                       (torch::hasCUDA() ? std::string("no CUDA device is present")
-                                         : std::string("this build's LibTorch has no CUDA support "
-                                                       "(build against a CUDA LibTorch with -Dtorch_dir=...)")));
-    torch::Device device = name == "cuda" ? torch::Device("cuda:0") : torch::Device(torch::kCUDA, 0);
+    torch::Device device(torch::kCUDA, 0);
     if (name != "cuda") {
       try {
         device = torch::Device(name);
@@ -36,6 +54,7 @@ torch::Device choose_device(const std::string& name) {
         throw ModelError("device '" + name + "' is not of the form cuda:N");
       }
     }
+    if (!gpu_available()) throw ModelError("device '" + name + "' requested but " + no_gpu_reason());
     if (device.index() >= static_cast<int>(torch::cuda::device_count()))
       throw ModelError("device '" + name + "' does not exist: " + std::to_string(torch::cuda::device_count()) +
                        " CUDA device(s) present");
@@ -73,6 +92,9 @@ struct Detector::Impl {
   std::vector<torch::Tensor> cell_anchors;
   // Grid anchors per padded input size; a stream keeps one size, so this holds one entry in practice.
   std::map<std::pair<int64_t, int64_t>, std::vector<torch::Tensor>> anchor_cache;
+#ifdef RETINANET_HAS_TORCH_CUDA
+  std::unique_ptr<GpuDetector> gpu;  // the frame path on a CUDA device
+#endif
 
   // The thresholds as they are now: one detect() post-processes with one consistent set.
   PostprocessOptions postprocess_options() {
@@ -86,6 +108,7 @@ Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl
     throw ModelError("no model given and this build has no embedded default model");
   const std::string path = options.weights.empty() ? kDefaultModelName : options.weights;
   impl_->device = choose_device(options.device);
+  if (options.half && options.device == "cpu") throw ModelError("half (float16) runs on a CUDA device only, not on 'cpu'");
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads > 0) torch::set_num_threads(threads);
 
@@ -99,15 +122,28 @@ Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl
   }
   impl_->net = RetinaNet(config);
   impl_->net->load_tensors(file.tensors, path);
-  impl_->net->to(impl_->device);
-  impl_->net->prepare_inference(impl_->device.is_cpu() && torch::hasMKLDNN());
   impl_->file_config = config;
   apply_overrides(config, options);
   impl_->config = config;
+#ifdef RETINANET_HAS_TORCH_CUDA
+  if (impl_->device.is_cuda()) {
+    impl_->gpu = std::make_unique<GpuDetector>(impl_->net, config, impl_->device, options.half);
+    return;
+  }
+#endif
+  impl_->net->prepare_inference(torch::hasMKLDNN());
   impl_->cell_anchors = make_cell_anchors(config);
 }
 
 Detector::~Detector() = default;
+
+bool has_gpu_path() {
+#ifdef RETINANET_HAS_TORCH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
 
 const ModelConfig& Detector::config() const { return impl_->config; }
 
@@ -119,6 +155,9 @@ void Detector::set_thresholds(float score_threshold, float nms_threshold, int ma
 }
 
 std::vector<Detection> Detector::detect(const ImageView& image) {
+#ifdef RETINANET_HAS_TORCH_CUDA
+  if (impl_->gpu) return impl_->gpu->detect(image, impl_->postprocess_options());
+#endif
   c10::InferenceMode inference;
   Impl& d = *impl_;
   const torch::Tensor pixels = image_to_tensor(image).to(d.device);

@@ -21,7 +21,8 @@ struct Detection {
 // Zero or negative values mean "the model file's setting".
 struct DetectorOptions {
   std::string weights;            // empty: the embedded default model
-  std::string device = "auto";    // auto, cpu, cuda, cuda:N
+  std::string device = "auto";    // auto (a GPU when there is one), cpu, cuda, cuda:N
+  bool half = false;              // on a GPU: the network in float16 (boxes and scores stay float32)
   int min_size = 0;
   int max_size = 0;
   float score_threshold = -1;
@@ -57,6 +58,9 @@ class Detector {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether this build runs the detector on a GPU (a LibTorch with CUDA and the kernels in cuda/), device or not.
+bool has_gpu_path();
 
 // Whether this build embeds the project's default model (used when DetectorOptions::weights is empty), and the
 // name that stands for it in messages.

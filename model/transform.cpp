@@ -35,13 +35,17 @@ cv::Mat yuv_to_rgb(const ImageView& image) {
 }
 
 
-torch::Tensor image_to_tensor(const ImageView& image) {
+void check_frame(const ImageView& image) {
   if (image.width <= 0 || image.height <= 0 || !image.planes[0])
     throw ModelError("empty image (" + std::to_string(image.width) + "x" + std::to_string(image.height) + ")");
+  if ((image.format == PixelFormat::kI420 || image.format == PixelFormat::kNV12) && (image.width % 2 || image.height % 2))
+    throw ModelError(std::string(pixel_format_name(image.format)) + " frames need an even width and height");
+}
+
+torch::Tensor image_to_tensor(const ImageView& image) {
+  check_frame(image);
   torch::Tensor hwc;
   if (image.format == PixelFormat::kI420 || image.format == PixelFormat::kNV12) {
-    if (image.width % 2 || image.height % 2)
-      throw ModelError(std::string(pixel_format_name(image.format)) + " frames need an even width and height");
     cv::Mat rgb = yuv_to_rgb(image);
     hwc = torch::from_blob(rgb.data, {image.height, image.width, 3}, torch::kUInt8).clone();
   } else {

@@ -20,6 +20,9 @@ constexpr int64_t kSizeDivisible = 32;
 // An I420 or NV12 frame as 8-bit RGB [H, W, 3] through OpenCV (BT.601, limited range).
 cv::Mat yuv_to_rgb(const ImageView& image);
 
+// Refuses (ModelError) an empty frame, and a YUV frame of odd width or height.
+void check_frame(const ImageView& image);
+
 // The frame as [3, H, W] float32 RGB in [0, 1] (ToTensor's scaling), on the host.
 torch::Tensor image_to_tensor(const ImageView& image);
 

@@ -18,10 +18,11 @@ int main(int argc, char** argv) {
   int warmup = 1, repeat = 5;
   std::vector<std::string> images;
   retinanet::cli::ArgParser args("retinanet-bench",
-                                 "usage: retinanet-bench --weights FILE [--device D] [--min-size N] [--max-size N]\n"
+                                 "usage: retinanet-bench --weights FILE [--device D] [--half] [--min-size N] [--max-size N]\n"
                                  "                       [--threads N] [--warmup N] [--repeat N] IMAGE...\n");
   args.add_string("--weights", &options.weights);
   args.add_string("--device", &options.device);
+  args.add_switch("--half", &options.half);
   args.add_int("--min-size", &options.min_size, 1);
   args.add_int("--max-size", &options.max_size, 1);
   args.add_int("--threads", &options.threads, 1);

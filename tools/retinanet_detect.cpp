@@ -14,11 +14,12 @@
 namespace {
 
 const char* kUsage =
-    "usage: retinanet-detect [--weights FILE] [--device auto|cpu|cuda[:N]] [--min-size N] [--max-size N]\n"
+    "usage: retinanet-detect [--weights FILE] [--device auto|cpu|cuda[:N]] [--half] [--min-size N] [--max-size N]\n"
     "                        [--score-threshold F] [--nms-threshold F] [--max-detections N]\n"
     "                        [--topk-candidates N] [--threads N] IMAGE...\n"
     "Detects objects in each IMAGE and prints one JSON line per image on stdout, in input order.\n"
-    "Without --weights the embedded default model is used; sizes and thresholds default to the model file's.\n";
+    "Without --weights the embedded default model is used; sizes and thresholds default to the model file's.\n"
+    "--half runs the network in float16 on a GPU (boxes and scores stay float32).\n";
 
 }  // namespace
 
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   ArgParser args("retinanet-detect", kUsage);
   args.add_string("--weights", &options.weights);
   args.add_string("--device", &options.device);
+  args.add_switch("--half", &options.half);
   args.add_int("--min-size", &options.min_size, 1);
   args.add_int("--max-size", &options.max_size, 1);
   args.add_float("--score-threshold", &options.score_threshold, 0, 1);
