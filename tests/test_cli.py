@@ -42,6 +42,9 @@ def main():
                      failures)
         expect_error(detect, ["--weights", corrupt, image], "corrupt.safetensors: bad header", failures)
         expect_error(detect, ["--weights", corrupt, "--device", "gpu7", image], "gpu7", failures)
+        expect_error(detect, ["--device", "cpu", "--half", image], "half (float16) runs on a CUDA device only",
+                     failures)
+        expect_error(detect, ["--half=yes", image], "option '--half' takes no value", failures)
         r = run(detect, "--help")
         if r.returncode != 0 or "usage: retinanet-detect" not in r.stdout:
             failures.append(f"--help: exit {r.returncode}, {r.stdout!r}")

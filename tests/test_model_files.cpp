@@ -1,6 +1,7 @@
 // Loading model files into the detector: what is accepted, what is refused and with which message, and the
 // colour orders of the frame.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -135,11 +136,28 @@ TEST_F(ModelFiles, RefusesBadDeviceAndThresholds) {
   DetectorOptions o = options_for(good_file());
   o.device = "tpu";
   expect_refused(o, "unknown device 'tpu'");
-  o.device = "cuda:0";
-  expect_refused(o, "device 'cuda:0' requested but");
   o.device = "cpu";
   o.score_threshold = 1.5f;
   expect_refused(o, "thresholds must lie in [0, 1]");
+}
+
+// A GPU asked for where there is none to run on: one line saying why, and on a LibTorch without CUDA (Debian's),
+// how to build the GPU path. device=auto falls back to the CPU.
+TEST_F(ModelFiles, CudaWithoutAGpuSaysWhy) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has a CUDA device";
+  DetectorOptions o = options_for(good_file());
+  const std::string why = has_gpu_path() ? "no CUDA device is present"
+                                           : "this build's LibTorch has no CUDA; build the GPU path with "
+                                             "scripts/build-cuda.sh";
+  for (const std::string device : {"cuda", "cuda:0", "cuda:1"}) {
+    o.device = device;
+    expect_refused(o, "device '" + device + "' requested but " + why);
+  }
+  o.device = "auto";
+  EXPECT_EQ(Detector(o).device(), "cpu");
+  o.device = "cpu";
+  o.half = true;
+  expect_refused(o, "half (float16) runs on a CUDA device only");
 }
 
 TEST_F(ModelFiles, RefusesNoModel) {
