@@ -196,7 +196,9 @@ TEST_F(ModelFiles, AllPackedColourOrdersGiveTheSameDetections) {
     EXPECT_GE(reference[i].x1, 0);
     EXPECT_LE(reference[i].x2, w);
     EXPECT_LE(reference[i].y2, h);
-    if (i) EXPECT_LE(reference[i].score, reference[i - 1].score);
+    if (i) {
+      EXPECT_LE(reference[i].score, reference[i - 1].score);
+    }
   }
 }
 
