@@ -40,6 +40,16 @@ def stop_server(proc):
     proc.stdout.close()
 
 
+def bus_text(msg):
+    """What an ERROR or EOS message says, for an assertion's message (an EOS has no error to parse)."""
+    if msg is None:
+        return None
+    if msg.type == Gst.MessageType.ERROR:
+        err, debug = msg.parse_error()
+        return f"error from {msg.src.get_name()}: {err.message} ({debug})"
+    return f"{Gst.MessageType.get_name(msg.type)} from {msg.src.get_name()} before enough frames"
+
+
 def count_lines(path):
     try:
         with open(path) as f:
@@ -75,7 +85,7 @@ class RtspTest(unittest.TestCase):
                 deadline = time.monotonic() + 90
                 while count_lines(json_path) < 5 and time.monotonic() < deadline:
                     msg = bus.timed_pop_filtered(200 * Gst.MSECOND, Gst.MessageType.ERROR | Gst.MessageType.EOS)
-                    self.assertIsNone(msg, msg and msg.parse_error()[0].message)
+                    self.assertIsNone(msg, bus_text(msg))
                 self.assertGreaterEqual(count_lines(json_path), 5, "frames detected before the server stops")
 
                 stop_server(server)
@@ -111,7 +121,7 @@ class RtspTest(unittest.TestCase):
             bus = pipeline.get_bus()
             while len(frames) < 3 and time.monotonic() < deadline:
                 msg = bus.timed_pop_filtered(200 * Gst.MSECOND, Gst.MessageType.ERROR | Gst.MessageType.EOS)
-                self.assertIsNone(msg, msg and msg.parse_error()[0].message)
+                self.assertIsNone(msg, bus_text(msg))
             self.assertGreaterEqual(len(frames), 3)
             with Watchdog(30, "setting the pipeline to NULL"):
                 pipeline.set_state(Gst.State.NULL)
