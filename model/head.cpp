@@ -56,17 +56,17 @@ void SubnetImpl::prepare_inference(bool pack, std::shared_ptr<WinogradWorkspace>
   folded_.clear();
   chain_.reset();
   if (group_norm_) return;
-  for (const nn::Conv2d& conv : tower_convs_) folded_.push_back(as_folded(conv));
-  folded_.push_back(as_folded(predictor_));
   if (pack) {
     // The parameters themselves (no batch norm to fold here): the chain packs its own copies from them.
     std::vector<WinogradChain::Layer> layers;
     for (const nn::Conv2d& conv : tower_convs_) layers.push_back({conv->weight, conv->bias, true});
     layers.push_back({predictor_->weight, predictor_->bias, false});
     chain_ = WinogradChain::create(std::move(layers), std::move(workspace));
-    if (chain_) folded_.clear();
+    if (chain_) return;
   }
-  if (pack && !chain_)
+  for (const nn::Conv2d& conv : tower_convs_) folded_.push_back(as_folded(conv));
+  folded_.push_back(as_folded(predictor_));
+  if (pack)
     for (FoldedConv& f : folded_) f.pack();
 }
 
