@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "cuda/host_device.h"
+#include "common/host_device.h"
 
 namespace retinanet {
 

@@ -1,6 +1,6 @@
 #include "cuda/decode_boxes.h"
 
-#include "cuda/box_math.h"
+#include "common/box_math.h"
 #include "cuda/cuda_check.h"
 
 namespace retinanet {

@@ -1,6 +1,6 @@
 #include "cuda/gather_detections.h"
 
-#include "cuda/box_math.h"
+#include "common/box_math.h"
 #include "cuda/cuda_check.h"
 
 namespace retinanet {

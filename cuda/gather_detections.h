@@ -8,19 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/detection_record.h"
+
 namespace retinanet {
-
-struct DetectionRecord {
-  float x1, y1, x2, y2;  // in the original frame's pixels
-  float score;
-  int32_t label;
-};
-
-// The packed buffer: an int32 count, padding to 16 bytes, then `max_detections` records (only `count` valid).
-constexpr size_t kDetectionsHeaderBytes = 16;
-inline size_t detections_buffer_bytes(int max_detections) {
-  return kDetectionsHeaderBytes + sizeof(DetectionRecord) * static_cast<size_t>(max_detections);
-}
 
 // keep, num_keep: batched_nms' outputs; boxes: device [n, 4] in the resized image; scores: device [n];
 // labels: device [n]; ratio_w, ratio_h: original / resized size as float divisions; out: device buffer of

@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "cuda/box_math.h"
+#include "common/box_math.h"
 #include "cuda/cuda_check.h"
 
 namespace retinanet {

@@ -4,8 +4,8 @@
 
 #include <cuda_runtime_api.h>
 
-#include "cuda/preprocess_math.h"
-#include "model/image.h"
+#include "common/preprocess_math.h"
+#include "common/image.h"
 
 namespace retinanet {
 

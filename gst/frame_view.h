@@ -3,9 +3,7 @@
 
 #include <gst/video/video.h>
 
-#include <opencv2/core/mat.hpp>
-
-#include "model/image.h"
+#include "common/image.h"
 
 // Caps of retinanetdetect and retinanetoverlay: the detector's eight formats, in system memory, any size and rate.
 #define RETINANET_VIDEO_FORMATS "{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420, NV12 }"
@@ -16,9 +14,8 @@ namespace retinanet::gst {
 // The detector's name for a GStreamer format; false for a format the detector does not take.
 bool pixel_format_for(GstVideoFormat format, PixelFormat& out);
 
-// The frame as the detector reads it, without a copy. The detector needs an even width and height for I420 and
-// NV12 (its YUV conversion works on 2x2 blocks); for an odd-sized YUV frame the pixels are converted to RGB in
-// `scratch` instead (the last row and column repeated to make the blocks whole), and the view points there.
-ImageView image_view(const GstVideoFrame& frame, PixelFormat format, cv::Mat& scratch);
+// The frame as the detector reads it, without a copy: its planes and strides as GStreamer laid them out (the
+// chroma planes of an odd-sized I420 or NV12 frame hold ceil(W/2) x ceil(H/2) samples, which the detector expects).
+ImageView image_view(const GstVideoFrame& frame, PixelFormat format);
 
 }  // namespace retinanet::gst

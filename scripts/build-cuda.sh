@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU build: the LibTorch of a CUDA-enabled torch from PyPI, installed into a virtualenv (reused when the pinned
-# version is already there), and a second build directory against it with the GPU path on and the GStreamer parts
-# off (core, kernels, tools, tests); then its tests, where those that need a GPU report SKIP without one.
+# version is already there), and a second build directory against it with the GPU path on (core, kernels, tools,
+# the GStreamer plugin, tests); then its tests, where those that need a GPU report SKIP without one.
 #
 #   scripts/build-cuda.sh [MESON TEST ARGS...]      default: every test but the slow torchvision parity runs
 #
@@ -48,7 +48,7 @@ EOF
 [ "$has_cuda" = 1 ] || echo "build-cuda: warning: $torch_dir has no CUDA; the GPU path stays off" >&2
 
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
-options=(-Dtorch_dir="$torch_dir" -Dcpp_std=c++20 -Dgstreamer=disabled)
+options=(-Dtorch_dir="$torch_dir" -Dcpp_std=c++20)
 if [ -f "$build/build.ninja" ]; then
   meson configure "$build" "${options[@]}" >/dev/null
 else

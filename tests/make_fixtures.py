@@ -14,7 +14,7 @@ from torchvision.models.detection.retinanet import _default_anchorgen
 from torchvision.models.detection.transform import _resize_image_and_masks
 from torchvision.ops import batched_nms, nms
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model", "files"))
 from export_torchvision import write_safetensors  # noqa: E402
 
 

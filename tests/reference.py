@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torchvision.models.detection as det
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model", "files"))
 from export_torchvision import export_model  # noqa: E402
 
 

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "cuda/box_math.h"
+#include "common/box_math.h"
 #include "cuda/candidates.h"
-#include "model/transform.h"
+#include "model/inference/transform.h"
 
 namespace retinanet {
 namespace {

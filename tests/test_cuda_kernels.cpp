@@ -11,16 +11,16 @@
 #include <string>
 #include <vector>
 
-#include "cuda/box_math.h"
+#include "common/box_math.h"
 #include "cuda/candidates.h"
 #include "cuda/cuda_check.h"
 #include "cuda/decode_boxes.h"
 #include "cuda/gather_detections.h"
 #include "cuda/nms.h"
 #include "cuda/preprocess.h"
-#include "model/anchors.h"
-#include "model/config.h"
-#include "model/nms.h"
+#include "model/inference/anchors.h"
+#include "model/files/config.h"
+#include "model/inference/nms.h"
 
 namespace retinanet {
 namespace {

@@ -7,10 +7,11 @@
 #include <cstdio>
 #include <string>
 
-#include "model/detector.h"
-#include "model/model_error.h"
-#include "model/retinanet.h"
-#include "model/safetensors.h"
+#include "model/inference/detector.h"
+#include "common/model_error.h"
+#include "model/network/retinanet.h"
+#include "model/files/model_source.h"
+#include "model/files/safetensors.h"
 
 namespace retinanet {
 namespace {
@@ -184,10 +185,15 @@ TEST_F(ModelFiles, AllPackedColourOrdersGiveTheSameDetections) {
                                        std::pair{PixelFormat::kBGRA, bgra}}) {
     const auto got = run(format, pixels);
     ASSERT_EQ(got.size(), reference.size()) << pixel_format_name(format);
+    // Every field: the same pixels in another order are the same network input, bit for bit.
     for (size_t i = 0; i < got.size(); ++i) {
+      SCOPED_TRACE(std::string(pixel_format_name(format)) + " detection " + std::to_string(i));
       EXPECT_EQ(got[i].label, reference[i].label);
+      EXPECT_EQ(got[i].name, reference[i].name);
       EXPECT_EQ(got[i].score, reference[i].score);
       EXPECT_EQ(got[i].x1, reference[i].x1);
+      EXPECT_EQ(got[i].y1, reference[i].y1);
+      EXPECT_EQ(got[i].x2, reference[i].x2);
       EXPECT_EQ(got[i].y2, reference[i].y2);
     }
   }

@@ -9,8 +9,8 @@
 #include <random>
 #include <vector>
 
-#include "cuda/preprocess_math.h"
-#include "model/transform.h"
+#include "common/preprocess_math.h"
+#include "model/inference/transform.h"
 
 namespace retinanet {
 namespace {
@@ -28,9 +28,11 @@ struct TestFrame {
     const bool yuv = format == PixelFormat::kI420 || format == PixelFormat::kNV12;
     const int planes = format == PixelFormat::kI420 ? 3 : (format == PixelFormat::kNV12 ? 2 : 1);
     for (int p = 0; p < planes; ++p) {
+      // Chroma planes of odd-sized frames hold ceil(W/2) x ceil(H/2) samples, as GStreamer lays them out.
+      const int chroma_w = (width + 1) / 2, chroma_h = (height + 1) / 2;
       const int row_bytes = !yuv ? width * packed_pixel_bytes(format)
-                                 : (p == 0 ? width : (format == PixelFormat::kNV12 ? width : width / 2));
-      const int rows = p == 0 ? height : height / 2;
+                                 : (p == 0 ? width : (format == PixelFormat::kNV12 ? 2 * chroma_w : chroma_w));
+      const int rows = p == 0 ? height : chroma_h;
       view.strides[p] = row_bytes + 5 + p;  // odd padding, to catch stride mistakes
       bytes[p].resize(view.strides[p] * rows);
       for (auto& b : bytes[p]) b = static_cast<uint8_t>(byte(rng));
@@ -42,7 +44,8 @@ struct TestFrame {
 TEST(PreprocessMath, YuvEqualsOpenCv) {
   std::mt19937 rng(7);
   for (PixelFormat format : {PixelFormat::kI420, PixelFormat::kNV12})
-    for (auto [w, h] : {std::pair{64, 48}, std::pair{34, 18}, std::pair{2, 2}}) {
+    for (auto [w, h] : {std::pair{64, 48}, std::pair{34, 18}, std::pair{2, 2}, std::pair{33, 17}, std::pair{7, 2},
+                        std::pair{2, 9}, std::pair{1, 1}}) {
       TestFrame frame(format, w, h, rng);
       const cv::Mat ref = yuv_to_rgb(frame.view);
       int mismatches = 0;
@@ -97,7 +100,7 @@ TEST(PreprocessMath, HostTwinEqualsTorchTransform) {
   for (PixelFormat format : {PixelFormat::kRGB, PixelFormat::kBGR, PixelFormat::kRGBA, PixelFormat::kBGRA,
                              PixelFormat::kRGBx, PixelFormat::kBGRx, PixelFormat::kI420, PixelFormat::kNV12})
     for (const Case& c : cases) {
-      const int w = c.w & ~1, h = c.h & ~1;  // the YUV formats need even sizes
+      const int w = c.w, h = c.h;  // odd sizes too, in every format
       TestFrame frame(format, w, h, rng);
       const torch::Tensor ref =
           pad_batch({normalize_and_resize(image_to_tensor(frame.view), mean, std, c.min_size, c.max_size)})[0];

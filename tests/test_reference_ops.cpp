@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <map>
 
-#include "cuda/box_math.h"
-#include "model/anchors.h"
-#include "model/nms.h"
-#include "model/safetensors.h"
-#include "model/transform.h"
+#include "common/box_math.h"
+#include "model/inference/anchors.h"
+#include "model/inference/nms.h"
+#include "model/files/safetensors.h"
+#include "model/inference/transform.h"
 
 namespace retinanet {
 namespace {

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <string>
 
-#include "model/model_error.h"
-#include "model/safetensors.h"
+#include "common/model_error.h"
+#include "model/files/safetensors.h"
 
 namespace retinanet {
 namespace {

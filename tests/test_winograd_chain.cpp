@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "model/winograd_chain.h"
+#include "model/network/winograd_chain.h"
 
 namespace retinanet {
 namespace {

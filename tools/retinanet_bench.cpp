@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "model/detector.h"
-#include "model/model_error.h"
+#include "model/inference/detector.h"
+#include "common/model_error.h"
 #include "tools/cli_args.h"
 
 int main(int argc, char** argv) {

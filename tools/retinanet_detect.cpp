@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "model/detection_json.h"
-#include "model/detector.h"
-#include "model/model_error.h"
+#include "model/files/detection_json.h"
+#include "model/inference/detector.h"
+#include "common/model_error.h"
 #include "tools/cli_args.h"
 
 namespace {

@@ -10,14 +10,14 @@
 #include <opencv2/imgcodecs.hpp>
 #include <thread>
 
-#include "model/coco.h"
-#include "model/model_error.h"
-#include "model/retinanet.h"
-#include "model/safetensors.h"
-#include "model/synthetic_scene.h"
-#include "model/trainer.h"
+#include "model/training/coco.h"
+#include "common/model_error.h"
+#include "model/network/arch.h"
+#include "model/network/model_loader.h"
+#include "model/training/synthetic_scene.h"
+#include "model/training/trainer.h"
 #include "tools/cli_args.h"
-#include "tools/train_data.h"
+#include "model/training/train_data.h"
 
 namespace {
 
@@ -49,37 +49,14 @@ struct Args {
   std::string optimizer = "adamw";
 };
 
-// The default model's settings: native 640x480 input, anchors from 16 px, one aspect ratio (the shapes' boxes are
-// close to square whatever their rotation).
+// A new model's settings: its architecture's defaults (model/network/arch.cpp), the data's labels, the sizes given.
 ModelConfig new_model_config(const Args& a, const std::vector<std::string>& labels) {
-  ModelConfig c;
-  c.arch = a.arch;
+  ModelConfig c = default_config(a.arch);
   c.labels = labels;
   c.num_classes = static_cast<int>(labels.size());
-  if (a.arch == "retinanet_tiny_fpn") {
-    c.min_size = 480;
-    c.max_size = 640;
-    c.anchor_sizes = {{16, 20, 25}, {32, 40, 50}, {64, 80, 101}, {128, 161, 203}, {256, 322, 406}};
-    c.aspect_ratios = {1.0f};
-    c.score_thresh = 0.3f;
-    c.detections_per_img = 100;
-  }
   if (a.min_size > 0) c.min_size = a.min_size;
   if (a.max_size > 0) c.max_size = a.max_size;
   return c;
-}
-
-RetinaNet load_model(const std::string& path) {
-  TensorFile file = read_safetensors(path);
-  ModelConfig config;
-  try {
-    config = ModelConfig::from_metadata(file.metadata);
-  } catch (const ModelError& e) {
-    throw ModelError(path + ": " + e.what());
-  }
-  RetinaNet net(config);
-  net->load_tensors(file.tensors, path);
-  return net;
 }
 
 int write_coco_set(const Args& a) {
@@ -110,7 +87,7 @@ int write_coco_set(const Args& a) {
 }
 
 int loss_only(const Args& a) {
-  RetinaNet net = load_model(a.weights);
+  RetinaNet net = load_model(a.weights).net;
   const CocoDataset data = read_coco(a.coco);
   Trainer trainer(net, TrainOptions{});
   for (const CocoImage& image : data.images) {
@@ -143,8 +120,8 @@ int train(const Args& a) {
     if (coco.images.empty()) throw ModelError(a.coco + ": no images");
     labels = coco.labels;
   }
-  RetinaNet net = !a.weights.empty() ? load_model(a.weights)
-                  : !a.resume.empty() ? load_model(a.resume)
+  RetinaNet net = !a.weights.empty() ? load_model(a.weights).net
+                  : !a.resume.empty() ? load_model(a.resume).net
                                       : RetinaNet(new_model_config(a, labels));
   if (net->config().num_classes != static_cast<int>(labels.size()))
     throw ModelError("the model has " + std::to_string(net->config().num_classes) + " classes, the data " +

@@ -1,0 +1,65 @@
+// torchvision's GeneralizedRCNNTransform for inference: the image to float RGB in [0, 1], normalise, bilinear resize
+// (short side to min_size unless the long side would pass max_size), zero-pad to a multiple of 32; and the inverse
+// mapping of boxes back to the original frame.
+#pragma once
+
+#include <torch/types.h>
+
+#include <opencv2/core.hpp>
+
+#include <utility>
+#include <vector>
+
+#include "common/image.h"
+
+namespace retinanet {
+
+// torchvision's size_divisible.
+constexpr int64_t kSizeDivisible = 32;
+
+// An I420 or NV12 frame of any size as 8-bit RGB [H, W, 3] through OpenCV (BT.601, limited range). OpenCV
+// converts whole 2x2 chroma blocks only: an odd-sized frame is converted with its last row and column repeated
+// (its chroma planes hold ceil(W/2) x ceil(H/2) samples, as GStreamer lays them out), then cropped.
+cv::Mat yuv_to_rgb(const ImageView& image);
+
+// Refuses (ModelError) an empty frame.
+void check_frame(const ImageView& image);
+
+// The frame as [3, H, W] float32 RGB in [0, 1] (ToTensor's scaling), on the host.
+torch::Tensor image_to_tensor(const ImageView& image);
+
+// _resize_image_and_masks' arithmetic: (height, width) after resizing, computed in float32 as torchvision does.
+std::pair<int64_t, int64_t> resized_size(int64_t height, int64_t width, int min_size, int max_size);
+
+// batch_images' rounding up to a multiple of kSizeDivisible.
+inline int64_t padded_size(int64_t v) { return (v + kSizeDivisible - 1) / kSizeDivisible * kSizeDivisible; }
+
+// Sizes of one frame's trip through the network: (height, width) pairs.
+struct InputGeometry {
+  std::pair<int64_t, int64_t> frame;    // the original frame
+  std::pair<int64_t, int64_t> resized;  // after the resize (boxes are clipped to it)
+  std::pair<int64_t, int64_t> padded;   // the network input, multiples of 32
+};
+// Throws ModelError for a frame too thin to resize (a side that would become 0 pixels).
+InputGeometry input_geometry(int64_t height, int64_t width, int min_size, int max_size);
+
+// Normalise then resize as GeneralizedRCNNTransform does: image [3, H, W] in [0, 1] -> [3, h, w].
+torch::Tensor normalize_and_resize(const torch::Tensor& image, const std::vector<float>& mean,
+                                   const std::vector<float>& std, int min_size, int max_size);
+
+// batch_images: [3, h_i, w_i] images zero-padded into one [N, 3, H, W] batch, H and W multiples of 32.
+torch::Tensor pad_batch(const std::vector<torch::Tensor>& images);
+
+struct NetworkInput {
+  torch::Tensor batch;  // [1, 3, H_pad, W_pad], normalised, zero-padded
+  int64_t resized_h = 0, resized_w = 0;
+};
+
+// image: [3, H, W] float in [0, 1], on the device the network runs on.
+NetworkInput prepare_input(const torch::Tensor& image, const std::vector<float>& mean, const std::vector<float>& std,
+                           int min_size, int max_size);
+
+// transform.resize_boxes: boxes [D, 4] from the resized size to the original one (in place of a copy).
+torch::Tensor rescale_boxes(const torch::Tensor& boxes, std::pair<int64_t, int64_t> from, std::pair<int64_t, int64_t> to);
+
+}  // namespace retinanet

@@ -1,0 +1,28 @@
+// COCO-format detection datasets (the `images`, `annotations` and `categories` of instances_*.json): reading for
+// training and evaluation, writing for the synthetic sets. Category ids are used as label indices directly.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/training/annotation.h"
+
+namespace retinanet {
+
+struct CocoImage {
+  int64_t id = 0;
+  std::string file_name;
+  int width = 0, height = 0;
+  std::vector<LabeledBox> objects;  // crowd annotations left out
+};
+
+struct CocoDataset {
+  std::vector<CocoImage> images;     // in file order
+  std::vector<std::string> labels;   // labels[category_id] = name; empty for unused ids
+};
+
+// Throws ModelError naming the file and what is wrong with it.
+CocoDataset read_coco(const std::string& path);
+void write_coco(const std::string& path, const CocoDataset& dataset);
+
+}  // namespace retinanet
