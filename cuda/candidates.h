@@ -5,16 +5,12 @@
 
 #include <cuda_runtime_api.h>
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
-#include "common/host_device.h"
+#include "common/score_math.h"
 
 namespace retinanet {
-
-// torch.sigmoid for one logit, as the kernels compute it.
-RETINANET_HD float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
 
 // Scratch bytes for a level of n = A * K logits (CUB-style: ask first, then pass a workspace of that size).
 size_t select_candidates_workspace_size(int64_t n);

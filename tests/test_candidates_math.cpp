@@ -1,10 +1,10 @@
-// The score and box math of the post-processing kernels on the host: sigmoid (cuda/candidates.h) against
-// torch.sigmoid, rescale_box (cuda/box_math.h, used by gather_detections) against transform's rescale_boxes.
+// The score and box math of the post-processing kernels on the host: sigmoid (common/score_math.h) against
+// torch.sigmoid, rescale_box (common/box_math.h, used by gather_detections) against transform's rescale_boxes.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "common/box_math.h"
-#include "cuda/candidates.h"
+#include "common/score_math.h"
 #include "model/inference/transform.h"
 
 namespace retinanet {

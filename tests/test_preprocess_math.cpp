@@ -1,4 +1,4 @@
-// The per-pixel math the `preprocess` kernel shares with the host (cuda/preprocess_math.h), run on the host:
+// The per-pixel math the `preprocess` kernel shares with the host (common/preprocess_math.h), run on the host:
 // colour conversion against OpenCV's cvtColor, and the whole pre-processing against the LibTorch path
 // (ToTensor, normalise, F::interpolate bilinear, pad), which follows torchvision's GeneralizedRCNNTransform.
 #include <gtest/gtest.h>

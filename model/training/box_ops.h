@@ -1,5 +1,5 @@
 // Differentiable box operations for training, as LibTorch ops following torchvision (the inference path decodes on
-// the host with cuda/box_math.h instead; this copy exists because the GIoU loss needs gradients through decoding).
+// the host with common/box_math.h instead; this copy exists because the GIoU loss needs gradients through decoding).
 #pragma once
 
 #include <torch/types.h>
