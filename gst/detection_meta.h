@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "model/detector.h"
+#include "model/inference/detector.h"
 
 namespace retinanet::gst {
 

@@ -15,12 +15,17 @@
  * default to the model file's own settings. A model that cannot be loaded, or a device that is not there, stops
  * the pipeline with an error naming the file and the reason.
  *
- * #GstRetinanetDetect:model, #GstRetinanetDetect:device, #GstRetinanetDetect:min-size and
+ * #GstRetinanetDetect:model, #GstRetinanetDetect:device, #GstRetinanetDetect:half (float16 on a GPU),
+ * #GstRetinanetDetect:threads (LibTorch's intra-op threads), #GstRetinanetDetect:min-size and
  * #GstRetinanetDetect:max-size shape the loaded model and can only be set in the NULL and READY states (a change
  * later is refused with a warning). The thresholds, #GstRetinanetDetect:max-detections,
  * #GstRetinanetDetect:classes, #GstRetinanetDetect:interval and #GstRetinanetDetect:post-messages can be changed
  * while PLAYING: a change applies from the next frame (thresholds and max-detections from the next inferred
  * frame, see #GstRetinanetDetect:interval).
+ *
+ * #GstRetinanetDetect:max-detections counts the detections a frame keeps after the
+ * #GstRetinanetDetect:classes filter: with `classes=circle,triangle max-detections=5` a frame gets the five most
+ * confident circles and triangles (fewer only when there are fewer).
  *
  * The frame is mapped read-only and only metadata is added, so a frame shared with other branches (a tee) is
  * not copied: only the #GstBuffer is made writable, never its memory.
@@ -41,13 +46,15 @@
 
 #include <exception>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gst/detection_meta.h"
 #include "gst/frame_view.h"
-#include "model/detector.h"
+#include "gst/stream_policy.h"
+#include "model/files/model_source.h"
+#include "model/inference/detector.h"
+#include "model/inference/device.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_retinanet_detect_debug);
 #define GST_CAT_DEFAULT gst_retinanet_detect_debug
@@ -57,6 +64,8 @@ enum
   PROP_0,
   PROP_MODEL,
   PROP_DEVICE,
+  PROP_HALF,
+  PROP_THREADS,
   PROP_SCORE_THRESHOLD,
   PROP_NMS_THRESHOLD,
   PROP_MAX_DETECTIONS,
@@ -69,6 +78,8 @@ enum
 
 #define DEFAULT_PROP_MODEL NULL
 #define DEFAULT_PROP_DEVICE "auto"
+#define DEFAULT_PROP_HALF FALSE
+#define DEFAULT_PROP_THREADS 0
 #define DEFAULT_PROP_SCORE_THRESHOLD -1.0f
 #define DEFAULT_PROP_NMS_THRESHOLD -1.0f
 #define DEFAULT_PROP_MAX_DETECTIONS 0
@@ -91,21 +102,17 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS (RETINANET_VIDEO_CAPS));
 
-/* What the streaming thread works with; the element only ever holds a pointer to it. */
+/* What the streaming thread works with; the element only ever holds a pointer to it. The stream's decisions
+ * (which frames are inferred, which classes are kept, when thresholds change) are the policy's. */
 struct RetinanetDetectState
 {
+  RetinanetDetectState (std::unique_ptr<retinanet::Detector> d, const retinanet::Thresholds & applied)
+    : detector (std::move (d)), policy (detector->config (), applied) {}
+
   std::unique_ptr<retinanet::Detector> detector;
+  retinanet::gst::StreamPolicy policy;
   std::string model_path;                 /* as loaded, for messages */
   retinanet::PixelFormat format = retinanet::PixelFormat::kRGB;  /* chosen at set_info */
-  cv::Mat scratch;                        /* odd-sized YUV frames converted to RGB */
-  std::vector<retinanet::Detection> last; /* the last inference's detections, before the class filter */
-  bool have_last = false;
-  guint frames_since_inference = 0;
-  guint64 frame_number = 0;
-  float score_threshold = -1, nms_threshold = -1;  /* the detector's thresholds, as the properties were */
-  int max_detections = 0;
-  std::string classes_text;               /* the `classes` value class_tokens was parsed from */
-  std::vector<std::string> class_tokens;  /* label names or ids; empty: every class */
 };
 
 static void gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue * value,
@@ -151,6 +158,15 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
           "Where the model runs: auto (the first CUDA GPU when there is one, else the CPU), cpu, cuda or cuda:N. "
           "NULL or READY state only",
           DEFAULT_PROP_DEVICE, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_HALF,
+      g_param_spec_boolean ("half", "Half precision",
+          "Run the network in float16 on a CUDA GPU (boxes and scores stay float32); refused on the CPU. "
+          "NULL or READY state only", DEFAULT_PROP_HALF, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_int ("threads", "Threads",
+          "LibTorch intra-op threads for the CPU path; 0: every core. LibTorch has one such setting per process: "
+          "the element started last sets it. NULL or READY state only", 0, 1024, DEFAULT_PROP_THREADS,
+          MODEL_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_SCORE_THRESHOLD,
       g_param_spec_float ("score-threshold", "Score threshold",
           "Smallest confidence a detection is kept with; -1: the model file's setting. "
@@ -163,8 +179,8 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
           -1.0f, 1.0f, DEFAULT_PROP_NMS_THRESHOLD, LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_DETECTIONS,
       g_param_spec_int ("max-detections", "Maximum detections",
-          "Most detections kept per frame, by decreasing confidence; 0: the model file's setting. "
-          "Changeable while playing (from the next inferred frame)",
+          "Most detections kept per frame, by decreasing confidence, counted after the classes filter; "
+          "0: the model file's setting. Changeable while playing (from the next inferred frame)",
           0, G_MAXINT, DEFAULT_PROP_MAX_DETECTIONS, LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MIN_SIZE,
       g_param_spec_int ("min-size", "Minimum size",
@@ -213,6 +229,8 @@ gst_retinanet_detect_init (GstRetinanetDetect * self)
 {
   self->model = g_strdup (DEFAULT_PROP_MODEL);
   self->device = g_strdup (DEFAULT_PROP_DEVICE);
+  self->half = DEFAULT_PROP_HALF;
+  self->threads = DEFAULT_PROP_THREADS;
   self->score_threshold = DEFAULT_PROP_SCORE_THRESHOLD;
   self->nms_threshold = DEFAULT_PROP_NMS_THRESHOLD;
   self->max_detections = DEFAULT_PROP_MAX_DETECTIONS;
@@ -257,21 +275,6 @@ gst_retinanet_detect_model_settable (GstRetinanetDetect * self, GParamSpec * psp
   return FALSE;
 }
 
-/* auto, cpu, cuda or cuda:N: checked when set, so a typo fails at once rather than at start. */
-static gboolean
-gst_retinanet_detect_device_valid (const gchar * device)
-{
-  if (!device || !*device || !g_strcmp0 (device, "auto") || !g_strcmp0 (device, "cpu")
-      || !g_strcmp0 (device, "cuda"))
-    return TRUE;
-  if (!g_str_has_prefix (device, "cuda:") || !device[5])
-    return FALSE;
-  for (const gchar * c = device + 5; *c; ++c)
-    if (!g_ascii_isdigit (*c))
-      return FALSE;
-  return TRUE;
-}
-
 static void
 gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
 {
@@ -280,6 +283,8 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
   switch (prop_id) {
     case PROP_MODEL:
     case PROP_DEVICE:
+    case PROP_HALF:
+    case PROP_THREADS:
     case PROP_MIN_SIZE:
     case PROP_MAX_SIZE:
       if (!gst_retinanet_detect_model_settable (self, pspec))
@@ -287,6 +292,19 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
       break;
     default:
       break;
+  }
+  /* Checked when set, so a typo fails at once rather than at start. */
+  if (prop_id == PROP_DEVICE) {
+    const gchar *device = g_value_get_string (value);
+    std::string why;
+    if (!retinanet::is_valid_device (device ? device : "", &why)) {
+      GST_OBJECT_LOCK (self);
+      gchar *kept = g_strdup (self->device);
+      GST_OBJECT_UNLOCK (self);
+      g_warning ("%s: %s; keeping '%s'", GST_OBJECT_NAME (self), why.c_str (), kept);
+      g_free (kept);
+      return;
+    }
   }
 
   GST_OBJECT_LOCK (self);
@@ -297,15 +315,15 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
       self->model = g_value_get_string (value) && *g_value_get_string (value) ? g_value_dup_string (value) : NULL;
       break;
     case PROP_DEVICE:
-      if (!gst_retinanet_detect_device_valid (g_value_get_string (value))) {
-        GST_OBJECT_UNLOCK (self);
-        g_warning ("%s: device '%s' is not one of auto, cpu, cuda, cuda:N; keeping '%s'",
-            GST_OBJECT_NAME (self), g_value_get_string (value), self->device);
-        return;
-      }
       g_free (self->device);
       self->device = g_strdup (g_value_get_string (value) && *g_value_get_string (value) ?
           g_value_get_string (value) : DEFAULT_PROP_DEVICE);
+      break;
+    case PROP_HALF:
+      self->half = g_value_get_boolean (value);
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_int (value);
       break;
     case PROP_SCORE_THRESHOLD:
       self->score_threshold = g_value_get_float (value);
@@ -352,6 +370,12 @@ gst_retinanet_detect_get_property (GObject * object, guint prop_id, GValue * val
     case PROP_DEVICE:
       g_value_set_string (value, self->device);
       break;
+    case PROP_HALF:
+      g_value_set_boolean (value, self->half);
+      break;
+    case PROP_THREADS:
+      g_value_set_int (value, self->threads);
+      break;
     case PROP_SCORE_THRESHOLD:
       g_value_set_float (value, self->score_threshold);
       break;
@@ -383,87 +407,45 @@ gst_retinanet_detect_get_property (GObject * object, guint prop_id, GValue * val
   GST_OBJECT_UNLOCK (self);
 }
 
-/* Re-parses the class filter when the property changed since the last frame, and warns once about names the
- * model does not have (they would silently filter everything out). */
-static void
-gst_retinanet_detect_update_classes (GstRetinanetDetect * self, const std::string & text)
-{
-  RetinanetDetectState & s = *self->state;
-  if (text == s.classes_text)
-    return;
-  s.classes_text = text;
-  s.class_tokens.clear ();
-  std::stringstream in (text);
-  std::string token;
-  while (std::getline (in, token, ',')) {
-    const size_t begin = token.find_first_not_of (" \t"), end = token.find_last_not_of (" \t");
-    if (begin == std::string::npos)
-      continue;
-    token = token.substr (begin, end - begin + 1);
-    s.class_tokens.push_back (token);
-
-    const retinanet::ModelConfig & config = s.detector->config ();
-    bool known = false;
-    for (int id = 0; id < config.num_classes && !known; ++id)
-      known = token == config.label_name (id) || token == std::to_string (id);
-    if (!known)
-      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-          ("Class '%s' in the 'classes' property is not a label of model '%s'; it matches nothing.",
-              token.c_str (), s.model_path.c_str ()), (NULL));
-  }
-}
-
-static bool
-gst_retinanet_detect_class_wanted (const RetinanetDetectState & s, const retinanet::Detection & d)
-{
-  if (s.class_tokens.empty ())
-    return true;
-  for (const std::string & token : s.class_tokens)
-    if (token == d.name || token == std::to_string (d.label))
-      return true;
-  return false;
-}
-
 static gboolean
 gst_retinanet_detect_start (GstBaseTransform * trans)
 {
   GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
   retinanet::DetectorOptions options;
+  retinanet::Thresholds applied;
 
   GST_OBJECT_LOCK (self);
   options.weights = self->model ? self->model : "";
   options.device = self->device;
+  options.half = self->half;
+  options.threads = self->threads;
   options.score_threshold = self->score_threshold;
   options.nms_threshold = self->nms_threshold;
-  options.max_detections = self->max_detections;
   options.min_size = self->min_size;
   options.max_size = self->max_size;
   GST_OBJECT_UNLOCK (self);
+  /* The cap is left at the model's, so that the policy learns the model's own detections_per_img; the first
+   * inferred frame sets max-detections as the policy says (it depends on the classes filter). */
+  options.max_detections = 0;
+  applied.score = options.score_threshold;
+  applied.nms = options.nms_threshold;
 
-  const std::string path = options.weights.empty () ? std::string (retinanet::kDefaultModelName) : options.weights;
-  const std::string shown = path;
-  if (options.weights.empty () && !retinanet::has_default_model ()) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("No RetinaNet model: set the 'model' property to a .safetensors file "
-            "(this build has no embedded default model)."), (NULL));
-    return FALSE;
-  }
-  if (!options.weights.empty () && !g_file_test (path.c_str (), G_FILE_TEST_IS_REGULAR)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("Could not load RetinaNet model '%s': no such file.", path.c_str ()), (NULL));
+  const std::string shown = retinanet::model_display_name (options.weights);
+  try {
+    retinanet::check_model_source (options.weights);
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not load RetinaNet model: %s%s.", e.what (),
+            options.weights.empty () ? " (set the 'model' property to a .safetensors file)" : ""),
+        ("%s", e.what ()));
     return FALSE;
   }
 
   try {
-    auto state = std::make_unique<RetinanetDetectState> ();
-    state->model_path = path;
-    state->detector = std::make_unique<retinanet::Detector> (options);
-    state->score_threshold = options.score_threshold;
-    state->nms_threshold = options.nms_threshold;
-    state->max_detections = options.max_detections;
+    auto state = std::make_unique<RetinanetDetectState> (std::make_unique<retinanet::Detector> (options), applied);
+    state->model_path = shown;
     const retinanet::ModelConfig & config = state->detector->config ();
     GST_INFO_OBJECT (self, "loaded %s (%s, %d classes) on %s, min-size %d, max-size %d, score %.3f, nms %.3f",
-        path.c_str (), config.arch.c_str (), config.num_classes, state->detector->device ().c_str (),
+        shown.c_str (), config.arch.c_str (), config.num_classes, state->detector->device ().c_str (),
         config.min_size, config.max_size, config.score_thresh, config.nms_thresh);
     delete self->state;
     self->state = state.release ();
@@ -496,10 +478,8 @@ gst_retinanet_detect_sink_event (GstBaseTransform * trans, GstEvent * event)
   GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
 
   /* After a flush (a seek) the last detections belong to another place in the stream: infer afresh. */
-  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP && self->state) {
-    self->state->have_last = false;
-    self->state->last.clear ();
-  }
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP && self->state)
+    self->state->policy.reset ();
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
@@ -514,13 +494,7 @@ gst_retinanet_detect_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVid
     goto not_started;
   if (!retinanet::gst::pixel_format_for (GST_VIDEO_INFO_FORMAT (in_info), format))
     goto unsupported;
-
-  /* Carried detections are in the old frame's pixels; a new size needs a fresh inference. */
-  if (filter->in_info.finfo == NULL || GST_VIDEO_INFO_WIDTH (&filter->in_info) != GST_VIDEO_INFO_WIDTH (in_info)
-      || GST_VIDEO_INFO_HEIGHT (&filter->in_info) != GST_VIDEO_INFO_HEIGHT (in_info)) {
-    self->state->have_last = false;
-    self->state->last.clear ();
-  }
+  /* A new size is the policy's to notice (carried boxes are in the old frame's pixels). */
   self->state->format = format;
   GST_DEBUG_OBJECT (self, "negotiated %s %dx%d", gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (in_info)),
       GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info));
@@ -535,8 +509,8 @@ unsupported:
 }
 
 static void
-gst_retinanet_detect_post_message (GstRetinanetDetect * self, GstBuffer * buffer, int width, int height,
-    const std::vector<retinanet::Detection> & detections, bool stale)
+gst_retinanet_detect_post_message (GstRetinanetDetect * self, GstBuffer * buffer, guint64 frame_number, int width,
+    int height, const std::vector<retinanet::Detection> & detections, bool stale)
 {
   GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
   const GstClockTime pts = GST_BUFFER_PTS (buffer);
@@ -550,7 +524,7 @@ gst_retinanet_detect_post_message (GstRetinanetDetect * self, GstBuffer * buffer
     gst_value_array_append_and_take_value (&list, &item);
   }
   GstStructure *s = gst_structure_new (DETECTIONS_MESSAGE,
-      "frame", G_TYPE_UINT64, self->state->frame_number,
+      "frame", G_TYPE_UINT64, frame_number,
       "timestamp", G_TYPE_UINT64, pts,
       "running-time", G_TYPE_UINT64, gst_segment_to_running_time (segment, GST_FORMAT_TIME, pts),
       "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (segment, GST_FORMAT_TIME, pts),
@@ -560,59 +534,48 @@ gst_retinanet_detect_post_message (GstRetinanetDetect * self, GstBuffer * buffer
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* Hands the threshold properties to the detector when they changed since the last inference. */
-static void
-gst_retinanet_detect_update_thresholds (GstRetinanetDetect * self, float score, float nms, int max_detections)
-{
-  RetinanetDetectState & s = *self->state;
-  if (score == s.score_threshold && nms == s.nms_threshold && max_detections == s.max_detections)
-    return;
-  s.detector->set_thresholds (score, nms, max_detections);
-  s.score_threshold = score;
-  s.nms_threshold = nms;
-  s.max_detections = max_detections;
-  GST_DEBUG_OBJECT (self, "thresholds now score %.3f, nms %.3f, max-detections %d (-1, 0: the model's)",
-      score, nms, max_detections);
-}
-
 static GstFlowReturn
 gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
 {
   RetinanetDetectState & s = *self->state;
   const int width = GST_VIDEO_FRAME_WIDTH (frame), height = GST_VIDEO_FRAME_HEIGHT (frame);
+  retinanet::gst::StreamSettings settings;
 
   GST_OBJECT_LOCK (self);
-  const guint interval = self->interval;
+  settings.interval = self->interval;
+  settings.thresholds.score = self->score_threshold;
+  settings.thresholds.nms = self->nms_threshold;
+  settings.thresholds.max_detections = self->max_detections;
   const bool post = self->post_messages;
-  const float score = self->score_threshold, nms = self->nms_threshold;
-  const int max_detections = self->max_detections;
   /* Copied only when it changed: no allocation per frame. */
   const gchar *classes_now = self->classes ? self->classes : "";
-  const bool classes_changed = s.classes_text != classes_now;
+  const bool classes_changed = s.policy.classes () != classes_now;
   const std::string classes = classes_changed ? classes_now : "";
   GST_OBJECT_UNLOCK (self);
 
   try {
+    /* A name the model does not have would silently filter everything out: warned about once per change. */
     if (classes_changed)
-      gst_retinanet_detect_update_classes (self, classes);
-    const bool infer = !s.have_last || ++s.frames_since_inference >= interval;
-    if (infer) {
-      gst_retinanet_detect_update_thresholds (self, score, nms, max_detections);
-      s.last = s.detector->detect (retinanet::gst::image_view (*frame, s.format, s.scratch));
-      s.have_last = true;
-      s.frames_since_inference = 0;
+      for (const std::string & token : s.policy.set_classes (classes))
+        GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+            ("Class '%s' in the 'classes' property is not a label of model '%s'; it matches nothing.",
+                token.c_str (), s.model_path.c_str ()), (NULL));
+    const retinanet::gst::FramePlan plan = s.policy.plan (settings, width, height);
+    if (plan.infer) {
+      if (plan.update_thresholds) {
+        s.detector->set_thresholds (plan.detector.score, plan.detector.nms,
+            plan.detector.max_detections);
+        GST_DEBUG_OBJECT (self, "thresholds now score %.3f, nms %.3f, max-detections %d (-1, 0: the model's)",
+            plan.detector.score, plan.detector.nms, plan.detector.max_detections);
+      }
+      s.policy.inferred (s.detector->detect (retinanet::gst::image_view (*frame, s.format)));
     }
-    std::vector<retinanet::Detection> kept;
-    kept.reserve (s.last.size ());
-    for (const retinanet::Detection & d : s.last)
-      if (gst_retinanet_detect_class_wanted (s, d))
-        kept.push_back (d);
-    GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %zu detections%s", s.frame_number, kept.size (),
-        infer ? "" : " (carried)");
-    retinanet::gst::attach_detections (frame->buffer, kept, width, height, !infer);
+    const std::vector<retinanet::Detection> kept = s.policy.detections ();
+    GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %zu detections%s", (guint64) plan.frame, kept.size (),
+        plan.infer ? "" : " (carried)");
+    retinanet::gst::attach_detections (frame->buffer, kept, width, height, !plan.infer);
     if (post)
-      gst_retinanet_detect_post_message (self, frame->buffer, width, height, kept, !infer);
-    ++s.frame_number;
+      gst_retinanet_detect_post_message (self, frame->buffer, plan.frame, width, height, kept, !plan.infer);
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("Detection failed on a %dx%d %s frame with model '%s': %s", width, height,

@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 #define GST_TYPE_RETINANET_DETECT (gst_retinanet_detect_get_type ())
 G_DECLARE_FINAL_TYPE (GstRetinanetDetect, gst_retinanet_detect, GST, RETINANET_DETECT, GstVideoFilter)
 
-/* The detector, the last detections and the per-stream counters: C++, owned by the element. */
+/* The detector and the stream policy (gst/stream_policy.h): C++, owned by the element. */
 struct RetinanetDetectState;
 
 struct _GstRetinanetDetect
@@ -21,6 +21,8 @@ struct _GstRetinanetDetect
   /* properties, guarded by the object lock */
   gchar *model;
   gchar *device;
+  gboolean half;
+  gint threads;
   gfloat score_threshold;
   gfloat nms_threshold;
   gint max_detections;

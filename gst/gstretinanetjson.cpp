@@ -15,7 +15,8 @@
  * same in seconds (both null when the buffer has none), and `detections` lists the buffer's
  * #GstVideoRegionOfInterestMeta in the form retinanet-detect prints (boxes in frame pixels). A meta from another
  * producer, without retinanetdetect's `detection` structure, is written with a null label and score. `stale` is
- * true when retinanetdetect carried the detections over from an earlier frame (its `interval` property).
+ * true when retinanetdetect carried the detections over from an earlier frame (its `interval` property). This is
+ * the project's one JSON-lines schema (DESIGN.md), written by gst/frame_json.h, which the example apps call too.
  *
  * ## Example launch line
  * |[
@@ -29,12 +30,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
-#include "gst/detection_meta.h"
-#include "model/detection_json.h"
+#include "gst/frame_json.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_retinanet_json_debug);
 #define GST_CAT_DEFAULT gst_retinanet_json_debug
@@ -240,28 +238,10 @@ gst_retinanet_json_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 {
   GstRetinanetJson *self = GST_RETINANET_JSON (trans);
   const int width = GST_VIDEO_INFO_WIDTH (&self->info), height = GST_VIDEO_INFO_HEIGHT (&self->info);
-  const GstClockTime pts = GST_BUFFER_PTS (buffer);
   std::string text;
 
   try {
-    const std::vector<retinanet::gst::Region> regions = retinanet::gst::read_regions (buffer);
-    std::vector<retinanet::Detection> detections;
-    bool stale = false;
-    for (const retinanet::gst::Region & r : regions) {
-      detections.push_back (retinanet::gst::to_detection (r, width, height));
-      stale = stale || r.stale;
-    }
-    nlohmann::json list = retinanet::detections_to_json (detections);
-    for (size_t i = 0; i < regions.size (); ++i)
-      if (!regions[i].has_detection) {
-        list[i]["label"] = nullptr;
-        list[i]["score"] = nullptr;
-      }
-    nlohmann::json line = {{"frame", self->frame_number},
-        {"pts", GST_CLOCK_TIME_IS_VALID (pts) ? nlohmann::json (pts) : nlohmann::json (nullptr)},
-        {"timestamp", GST_CLOCK_TIME_IS_VALID (pts) ? nlohmann::json (pts / 1e9) : nlohmann::json (nullptr)},
-        {"width", width}, {"height", height}, {"stale", stale}, {"detections", list}};
-    text = line.dump () + "\n";
+    text = retinanet::gst::frame_json (buffer, self->frame_number, width, height).dump () + "\n";
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not write the detections as JSON."), ("%s", e.what ()));
     return GST_FLOW_ERROR;

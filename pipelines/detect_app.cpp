@@ -1,17 +1,24 @@
-// An application that embeds retinanetdetect and reads its detections from each buffer's metadata with a pad probe:
-// the standard GstVideoRegionOfInterestMeta API only, no project header, so it is a template for your own app.
+// An application that embeds retinanetdetect and reads its detections from each buffer's metadata with a pad probe,
+// a template for your own app. The metas are GStreamer's standard GstVideoRegionOfInterestMeta (read them with
+// gst_buffer_iterate_meta_filtered and their `detection` param, as gst/detection_meta.cpp does); this app hands
+// them to the project's one JSON writer, gst/frame_json.h, so that its lines are retinanetjson's.
 //
-//   detect-app [--model FILE] [--max-frames N] [--source "GST-LAUNCH SOURCE"] [FILE-OR-URI]
+//   detect-app [--model FILE] [--detect-options "PROPERTY=VALUE ..."] [--max-frames N]
+//              [--source "GST-LAUNCH SOURCE"] [FILE-OR-URI]
 //
-// Prints one JSON line per frame: {"frame": N, "pts": NS, "detections": [{"label": "square", "label_id": 2,
-// "score": 0.93, "box": [x1, y1, x2, y2]}]} with boxes in frame pixels. Without a FILE, URI or --source, a
-// videotestsrc runs.
+// Prints one JSON line per frame, DESIGN.md's schema: {"frame": N, "pts": NS, "timestamp": S, "width": W,
+// "height": H, "stale": false, "detections": [{"label": 2, "name": "square", "score": 0.93, "box": [x1, y1, x2,
+// y2]}]} with boxes in frame pixels. --detect-options gives retinanetdetect more properties ("interval=2
+// score-threshold=0.5"). Without a FILE, URI or --source, a videotestsrc runs.
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
+
+#include "gst/frame_json.h"
 
 namespace {
 
@@ -23,13 +30,6 @@ struct App {
   int status = 0;
 };
 
-// The `detection` structure's field, or a fallback when another producer's meta has none.
-double param_double(const GstStructure* s, const char* field, double fallback) {
-  double value = fallback;
-  if (s) gst_structure_get_double(s, field, &value);
-  return value;
-}
-
 GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
   App& app = *static_cast<App*>(data);
   // Frames still in flight after the end was asked for are not reported.
@@ -39,34 +39,15 @@ GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
   GstCaps* caps = gst_pad_get_current_caps(pad);
   const bool sized = caps && gst_video_info_from_caps(&video, caps);
   if (caps) gst_caps_unref(caps);
-  const double width = sized ? GST_VIDEO_INFO_WIDTH(&video) : 1, height = sized ? GST_VIDEO_INFO_HEIGHT(&video) : 1;
+  const int width = sized ? GST_VIDEO_INFO_WIDTH(&video) : 0, height = sized ? GST_VIDEO_INFO_HEIGHT(&video) : 0;
 
-  std::string line = "{\"frame\": " + std::to_string(app.frames) + ", \"pts\": " +
-                     (GST_BUFFER_PTS_IS_VALID(buffer) ? std::to_string(GST_BUFFER_PTS(buffer)) : "null") +
-                     ", \"detections\": [";
-  gpointer state = nullptr;
-  GstMeta* meta;
-  bool first = true;
-  while ((meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(meta);
-    const GstStructure* s = gst_video_region_of_interest_meta_get_param(roi, "detection");
-    int label_id = -1;
-    if (s) gst_structure_get_int(s, "label_id", &label_id);
-    // Normalised corners keep the detector's sub-pixel box; the integer x, y, w, h are the fallback.
-    const double x1 = param_double(s, "x_min", roi->x / width) * width;
-    const double y1 = param_double(s, "y_min", roi->y / height) * height;
-    const double x2 = param_double(s, "x_max", (roi->x + roi->w) / width) * width;
-    const double y2 = param_double(s, "y_max", (roi->y + roi->h) / height) * height;
-    gchar* label = g_strescape(g_quark_to_string(roi->roi_type), nullptr);
-    gchar* item = g_strdup_printf("%s{\"label\": \"%s\", \"label_id\": %d, \"score\": %.6f, \"box\": [%.4f, %.4f, %.4f, %.4f]}",
-                                  first ? "" : ", ", label, label_id, param_double(s, "confidence", -1), x1, y1, x2, y2);
-    line += item;
-    g_free(item);
-    g_free(label);
-    first = false;
+  try {
+    const std::string line = retinanet::gst::frame_json(buffer, app.frames, width, height).dump();
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  } catch (const std::exception& e) {  // no exception may leave a C callback (a label that is not UTF-8, say)
+    std::fprintf(stderr, "detect-app: frame %llu: %s\n", static_cast<unsigned long long>(app.frames), e.what());
   }
-  std::printf("%s]}\n", line.c_str());
-  std::fflush(stdout);
 
   // Enough frames: end the stream from the application thread (a probe must not block on the pipeline).
   if (++app.frames == app.max_frames)
@@ -106,15 +87,17 @@ gboolean on_message(GstBus* bus, GstMessage* msg, gpointer data) {
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   App app;
-  std::string model, source, input;
+  std::string model, options, source, input;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--model" && i + 1 < argc) model = argv[++i];
     else if (arg == "--max-frames" && i + 1 < argc) app.max_frames = std::strtoull(argv[++i], nullptr, 10);
+    else if (arg == "--detect-options" && i + 1 < argc) options = argv[++i];
     else if (arg == "--source" && i + 1 < argc) source = argv[++i];
     else if (arg[0] != '-' && input.empty()) input = arg;
     else {
-      std::fprintf(stderr, "usage: detect-app [--model FILE] [--max-frames N] [--source DESCRIPTION] [FILE-OR-URI]\n");
+      std::fprintf(stderr, "usage: detect-app [--model FILE] [--detect-options PROPERTIES] [--max-frames N] "
+                           "[--source DESCRIPTION] [FILE-OR-URI]\n");
       return 2;
     }
   }
@@ -126,7 +109,7 @@ int main(int argc, char** argv) {
   if (source.empty()) source = "videotestsrc num-buffers=30";
 
   const std::string launch = source + " ! videoconvert ! retinanetdetect name=detect" +
-                             (model.empty() ? "" : " model=\"" + model + "\"") + " ! fakesink";
+                             (model.empty() ? "" : " model=\"" + model + "\"") + " " + options + " ! fakesink";
   GError* error = nullptr;
   app.pipeline = gst_parse_launch(launch.c_str(), &error);
   if (!app.pipeline) {

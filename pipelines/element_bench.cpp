@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "model/detector.h"
+#include "model/inference/detector.h"
 #include "tools/cli_args.h"
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/detection.h"
 #include "common/image.h"
@@ -17,9 +18,11 @@ namespace retinanet {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Detections on one frame (checked with check_frame), by decreasing score, boxes in the frame's pixels.
-  // `options` are the thresholds of this call (Detector::set_thresholds may change them between calls).
-  virtual Detections detect(const ImageView& frame, const PostprocessOptions& options) = 0;
+  // Detections on each frame (checked with check_frame, all of one size), by decreasing score, boxes in the
+  // frame's pixels, from one forward pass of the batch. `options[i]` are frame i's thresholds (the frames of one
+  // batch may come from streams with different settings). Each frame's detections equal those of a batch of one.
+  virtual std::vector<Detections> detect_batch(const std::vector<ImageView>& frames,
+                                               const std::vector<PostprocessOptions>& options) = 0;
   virtual std::string device() const = 0;  // "cpu", "cuda:0", ...
 };
 

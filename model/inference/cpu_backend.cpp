@@ -21,29 +21,39 @@ class CpuBackend : public Backend {
 
   std::string device() const override { return "cpu"; }
 
-  Detections detect(const ImageView& image, const PostprocessOptions& options) override {
+  std::vector<Detections> detect_batch(const std::vector<ImageView>& frames,
+                                       const std::vector<PostprocessOptions>& options) override {
     c10::InferenceMode inference;
     const ModelConfig& c = config_;
-    const NetworkInput input = prepare_input(image_to_tensor(image), c.image_mean, c.image_std, c.min_size, c.max_size);
-    HeadOutputs out = net_->forward(input.batch);
+    // The frames share one size, hence one resized size: [N, 3, H_pad, W_pad] padded as a batch of one would be.
+    std::vector<torch::Tensor> resized;
+    for (const ImageView& frame : frames)
+      resized.push_back(normalize_and_resize(image_to_tensor(frame), c.image_mean, c.image_std, c.min_size, c.max_size));
+    const int64_t resized_h = resized[0].size(1), resized_w = resized[0].size(2);
+    const torch::Tensor batch = pad_batch(resized);
+    resized.clear();
+    HeadOutputs out = net_->forward(batch);
+    const std::vector<torch::Tensor>& anchors = grid_anchors(batch.size(2), batch.size(3), out.grid_sizes);
 
-    std::vector<torch::Tensor> logits, deltas;
-    for (size_t l = 0; l < out.class_logits.size(); ++l) {
-      logits.push_back(out.class_logits[l][0]);
-      deltas.push_back(out.box_deltas[l][0]);
+    std::vector<Detections> results;
+    for (size_t i = 0; i < frames.size(); ++i) {
+      std::vector<torch::Tensor> logits, deltas;  // per level [H_l * W_l * A, K] and [H_l * W_l * A, 4] of frame i
+      for (size_t l = 0; l < out.class_logits.size(); ++l) {
+        logits.push_back(out.class_logits[l][static_cast<int64_t>(i)]);
+        deltas.push_back(out.box_deltas[l][static_cast<int64_t>(i)]);
+      }
+      RawDetections raw = postprocess_detections(logits, deltas, anchors, resized_h, resized_w, options[i]);
+      const torch::Tensor boxes =
+          rescale_boxes(raw.boxes, {resized_h, resized_w}, {frames[i].height, frames[i].width}).contiguous();
+      const torch::Tensor labels = raw.labels.contiguous(), scores = raw.scores.contiguous();
+      std::vector<DetectionRecord> records(static_cast<size_t>(boxes.size(0)));
+      const float* b = boxes.data_ptr<float>();
+      for (size_t k = 0; k < records.size(); ++k)
+        records[k] = {b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3], scores.data_ptr<float>()[k],
+                      static_cast<int32_t>(labels.data_ptr<int64_t>()[k])};
+      results.push_back(detections_from_records(records.data(), records.size(), c));
     }
-    const std::vector<torch::Tensor>& anchors = grid_anchors(input.batch.size(2), input.batch.size(3), out.grid_sizes);
-    RawDetections raw = postprocess_detections(logits, deltas, anchors, input.resized_h, input.resized_w, options);
-    const torch::Tensor boxes =
-        rescale_boxes(raw.boxes, {input.resized_h, input.resized_w}, {image.height, image.width}).contiguous();
-    const torch::Tensor labels = raw.labels.contiguous(), scores = raw.scores.contiguous();
-
-    std::vector<DetectionRecord> records(static_cast<size_t>(boxes.size(0)));
-    const float* b = boxes.data_ptr<float>();
-    for (size_t i = 0; i < records.size(); ++i)
-      records[i] = {b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3], scores.data_ptr<float>()[i],
-                    static_cast<int32_t>(labels.data_ptr<int64_t>()[i])};
-    return detections_from_records(records.data(), records.size(), c);
+    return results;
   }
 
  private:

@@ -64,6 +64,36 @@ struct Detector::Impl {
     std::lock_guard<std::mutex> lock(thresholds_mutex);
     return {config.score_thresh, config.nms_thresh, config.detections_per_img, config.topk_candidates};
   }
+  // A caller's thresholds over the model file's settings.
+  PostprocessOptions postprocess_options(const Thresholds& t) const {
+    ModelConfig resolved = config;
+    apply_thresholds(resolved, file_config, t.score, t.nms, t.max_detections);
+    return {resolved.score_thresh, resolved.nms_thresh, resolved.detections_per_img, resolved.topk_candidates};
+  }
+
+  // Frames grouped by size, one backend batch per size, results back in the frames' order.
+  std::vector<Detections> run(const std::vector<ImageView>& frames, const std::vector<PostprocessOptions>& options) {
+    std::vector<Detections> results(frames.size());
+    std::vector<bool> done(frames.size(), false);
+    for (size_t first = 0; first < frames.size(); ++first) {
+      if (done[first]) continue;
+      std::vector<size_t> group;
+      for (size_t i = first; i < frames.size(); ++i)
+        if (!done[i] && frames[i].width == frames[first].width && frames[i].height == frames[first].height) {
+          group.push_back(i);
+          done[i] = true;
+        }
+      std::vector<ImageView> batch;
+      std::vector<PostprocessOptions> batch_options;
+      for (size_t i : group) {
+        batch.push_back(frames[i]);
+        batch_options.push_back(options[i]);
+      }
+      std::vector<Detections> got = backend->detect_batch(batch, batch_options);
+      for (size_t k = 0; k < group.size(); ++k) results[group[k]] = std::move(got[k]);
+    }
+    return results;
+  }
 };
 
 Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -94,7 +124,26 @@ void Detector::set_thresholds(float score_threshold, float nms_threshold, int ma
 
 std::vector<Detection> Detector::detect(const ImageView& image) {
   check_frame(image);
-  return impl_->backend->detect(image, impl_->postprocess_options());
+  return std::move(impl_->backend->detect_batch({image}, {impl_->postprocess_options()})[0]);
+}
+
+std::vector<Detections> Detector::detect_batch(const std::vector<ImageView>& frames) {
+  for (const ImageView& frame : frames) check_frame(frame);
+  return impl_->run(frames, std::vector<PostprocessOptions>(frames.size(), impl_->postprocess_options()));
+}
+
+std::vector<Detections> Detector::detect_batch(const std::vector<ImageView>& frames,
+                                               const std::vector<Thresholds>& thresholds) {
+  if (thresholds.size() != frames.size())
+    throw ModelError("detect_batch: " + std::to_string(thresholds.size()) + " threshold sets for " +
+                     std::to_string(frames.size()) + " frames");
+  for (const ImageView& frame : frames) check_frame(frame);
+  std::vector<PostprocessOptions> options;
+  {
+    std::lock_guard<std::mutex> lock(impl_->thresholds_mutex);  // config's thresholds are the fallback's base
+    for (const Thresholds& t : thresholds) options.push_back(impl_->postprocess_options(t));
+  }
+  return impl_->run(frames, options);
 }
 
 }  // namespace retinanet

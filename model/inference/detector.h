@@ -28,6 +28,19 @@ struct DetectorOptions {
 
 // A loaded model on one device. detect() runs on the backend chosen at construction (model/inference/backend.h:
 // the CPU, or a CUDA device in the GPU build).
+// Score and NMS thresholds and the detection cap, with DetectorOptions' meaning (negative or zero: the model
+// file's setting).
+struct Thresholds {
+  float score = -1;
+  float nms = -1;
+  int max_detections = 0;
+
+  bool operator==(const Thresholds& o) const {
+    return score == o.score && nms == o.nms && max_detections == o.max_detections;
+  }
+  bool operator!=(const Thresholds& o) const { return !(*this == o); }
+};
+
 class Detector {
  public:
   // Loads and checks the model; throws ModelError with a message naming the file and the reason.
@@ -38,6 +51,14 @@ class Detector {
 
   // Detections on one frame, by decreasing score, boxes in the frame's pixels. Throws ModelError on a bad frame.
   std::vector<Detection> detect(const ImageView& image);
+
+  // Detections on each frame, result i for frame i, each equal to detect(frames[i]) up to float rounding. Frames
+  // of one size run as one batch through the network; frames of other sizes in batches of their own (a batch
+  // needs one input size, and padding a smaller frame further would change its detections).
+  std::vector<Detections> detect_batch(const std::vector<ImageView>& frames);
+  // The same with thresholds per frame (streams sharing one detector keep their own), with set_thresholds'
+  // meaning; throws ModelError for a threshold above 1.
+  std::vector<Detections> detect_batch(const std::vector<ImageView>& frames, const std::vector<Thresholds>& thresholds);
 
   // Replaces the score and NMS thresholds and the detection cap for the detect() calls that follow, with
   // DetectorOptions' meaning (negative or zero: the model file's setting). Safe to call from any thread, also

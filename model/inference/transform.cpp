@@ -140,16 +140,6 @@ torch::Tensor pad_batch(const std::vector<torch::Tensor>& images) {
   return batch;
 }
 
-NetworkInput prepare_input(const torch::Tensor& image, const std::vector<float>& mean, const std::vector<float>& std,
-                           int min_size, int max_size) {
-  const torch::Tensor resized = normalize_and_resize(image, mean, std, min_size, max_size);
-  NetworkInput input;
-  input.batch = pad_batch({resized});
-  input.resized_h = resized.size(1);
-  input.resized_w = resized.size(2);
-  return input;
-}
-
 torch::Tensor rescale_boxes(const torch::Tensor& boxes, std::pair<int64_t, int64_t> from, std::pair<int64_t, int64_t> to) {
   // Ratios as float32 divisions of the sizes, then one multiply per coordinate.
   const float ratio_h = static_cast<float>(to.first) / static_cast<float>(from.first);

@@ -50,15 +50,6 @@ torch::Tensor normalize_and_resize(const torch::Tensor& image, const std::vector
 // batch_images: [3, h_i, w_i] images zero-padded into one [N, 3, H, W] batch, H and W multiples of 32.
 torch::Tensor pad_batch(const std::vector<torch::Tensor>& images);
 
-struct NetworkInput {
-  torch::Tensor batch;  // [1, 3, H_pad, W_pad], normalised, zero-padded
-  int64_t resized_h = 0, resized_w = 0;
-};
-
-// image: [3, H, W] float in [0, 1], on the device the network runs on.
-NetworkInput prepare_input(const torch::Tensor& image, const std::vector<float>& mean, const std::vector<float>& std,
-                           int min_size, int max_size);
-
 // transform.resize_boxes: boxes [D, 4] from the resized size to the original one (in place of a copy).
 torch::Tensor rescale_boxes(const torch::Tensor& boxes, std::pair<int64_t, int64_t> from, std::pair<int64_t, int64_t> to);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The example apps (C++ pad probe, Python bus messages), retinanetjson on stdout, and the README's main job (the
 sample video through pipelines/file_to_mp4.sh) from the build tree. The detections the apps print equal
-retinanet-detect's on the same image."""
+retinanet-detect's on the same image, and the apps' lines are retinanetjson's, key for key and value for value."""
 import json
 import os
 import subprocess
@@ -31,6 +31,10 @@ def still_source(frames):
     return f'filesrc location="{FRAME}" ! pnmdec ! imagefreeze num-buffers={frames}'
 
 
+CPP_APP = [os.environ["DETECT_APP"]]
+PYTHON_APP = [sys.executable, os.path.join(PIPELINES, "detect_app.py")]
+
+
 class AppsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -40,16 +44,20 @@ class AppsTest(unittest.TestCase):
     def assert_matches_tool(self, detections):
         self.assertEqual(len(detections), len(self.expected))
         for got, want in zip(detections, self.expected):
-            self.assertEqual(got["label"], want["name"])
-            self.assertEqual(got["label_id"], want["label"])
+            self.assertEqual(set(got), {"label", "name", "score", "box"})
+            self.assertEqual(got["label"], want["label"])
+            self.assertEqual(got["name"], want["name"])
             self.assertAlmostEqual(got["score"], want["score"], delta=2e-6)
             for a, b in zip(got["box"], want["box"]):
                 self.assertAlmostEqual(a, b, delta=2e-4)
 
-    def check_app(self, command):
-        out = run(command + ["--model", MODEL, "--source", still_source(3)])
+    def app_lines(self, command, source):
+        out = run(command + ["--model", MODEL, "--source", source])
         self.assertEqual(out.returncode, 0, out.stderr)
-        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        return [json.loads(line) for line in out.stdout.splitlines()]
+
+    def check_app(self, command):
+        lines = self.app_lines(command, still_source(3))
         self.assertEqual([line["frame"] for line in lines], [0, 1, 2])
         for line in lines:
             self.assert_matches_tool(line["detections"])
@@ -58,10 +66,27 @@ class AppsTest(unittest.TestCase):
         self.assertIn("/no/such/model.safetensors", bad.stderr)
 
     def test_cpp_app_reads_the_metas(self):
-        self.check_app([os.environ["DETECT_APP"]])
+        self.check_app(CPP_APP)
 
     def test_python_app_reads_the_bus_messages(self):
-        self.check_app([sys.executable, os.path.join(PIPELINES, "detect_app.py")])
+        self.check_app(PYTHON_APP)
+
+    def test_apps_write_retinanetjsons_lines(self):
+        # One schema: on the same input, every key and value of the apps' lines is retinanetjson's, numbers exactly;
+        # interval=2 makes the second frame carry the first one's detections (stale).
+        source, options = still_source(3), "interval=2"
+        out = run(["gst-launch-1.0", "-q"] + f"{source} ! videoconvert ! retinanetdetect model={MODEL} {options} ! "
+                  "retinanetjson ! fakesink".split())
+        self.assertEqual(out.returncode, 0, out.stderr)
+        element = [json.loads(line) for line in out.stdout.splitlines()]
+        self.assertEqual([line["stale"] for line in element], [False, True, False])
+        for line in element:
+            self.assertEqual(set(line), {"frame", "pts", "timestamp", "width", "height", "stale", "detections"})
+            self.assertEqual((line["width"], line["height"]), (317, 239))
+            self.assertEqual(line["detections"], self.expected)
+        for name, command in (("detect-app", CPP_APP), ("detect_app.py", PYTHON_APP)):
+            with self.subTest(app=name):
+                self.assertEqual(self.app_lines(command + ["--detect-options", options], source), element)
 
     def test_json_lines_on_stdout(self):
         out = run(["gst-launch-1.0", "-q"] + f"{still_source(2)} ! videoconvert ! retinanetdetect model={MODEL} ! "

@@ -3,7 +3,9 @@
 #include <gst/check/gstharness.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <opencv2/core.hpp>
 
 #include "gst_test_util.h"
@@ -322,6 +324,47 @@ TEST_F(DetectTest, ClassesFilterByNameOrNumber) {
   gst_object_unref(d);
   gst_element_set_bus(h->element, nullptr);
   gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+
+// max-detections counts the detections the class filter keeps: the detector is not capped before the filter drops
+// classes (which gave fewer, e.g. classes=circle,triangle max-detections=5 returning 3). The answer is the first
+// max-detections wanted ones of the model's usual list, the tool's.
+TEST_F(DetectTest, MaxDetectionsCountsAfterTheClassFilter) {
+  const Frame f = frame(GST_VIDEO_FORMAT_RGB, 320, 240);
+  const nlohmann::json& all = answer(f).at("detections");
+  ASSERT_FALSE(all.empty());
+  // Every class but the most confident detection's: the overall first ones then hold an unwanted detection.
+  const int dropped = all[0].at("label");
+  nlohmann::json wanted = nlohmann::json::array();
+  std::set<std::string> names;
+  for (const nlohmann::json& d : all)
+    if (d.at("label") != dropped) {
+      wanted.push_back(d);
+      names.insert(d.at("name").get<std::string>());
+    }
+  ASSERT_GE(wanted.size(), 2u) << "the test frame must show at least two detections of the other classes";
+  const size_t max = std::min<size_t>(wanted.size(), 5);
+  std::string classes;
+  for (const std::string& name : names) classes += (classes.empty() ? "" : ",") + name;
+
+  GstHarness* h = harness("classes=\"" + classes + "\" max-detections=" + std::to_string(max));
+  nlohmann::json expected = answer(f);
+  expected["detections"] = nlohmann::json(wanted.begin(), wanted.begin() + max);
+  const std::vector<Region> regions = push_pull(h, f);
+  EXPECT_EQ(regions.size(), max);
+  gst_test::expect_regions_match(regions, expected, f.width, f.height);
+
+  // Changed while playing, on the next frame: one fewer, still counted after the filter.
+  GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
+  g_object_set(d, "max-detections", static_cast<gint>(max - 1), NULL);
+  expected["detections"] = nlohmann::json(wanted.begin(), wanted.begin() + (max - 1));
+  gst_test::expect_regions_match(push_pull(h, f, GST_SECOND / 30), expected, f.width, f.height);
+  // The filter off again: the detector's own cap, the overall first ones.
+  g_object_set(d, "classes", "", NULL);
+  expected["detections"] = nlohmann::json(all.begin(), all.begin() + std::min(all.size(), max - 1));
+  gst_test::expect_regions_match(push_pull(h, f, 2 * GST_SECOND / 30), expected, f.width, f.height);
+  gst_object_unref(d);
   gst_harness_teardown(h);
 }
 

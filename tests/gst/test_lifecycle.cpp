@@ -1,9 +1,13 @@
-// Whole pipelines: errors that name the model file, and repeated NULL -> PLAYING -> NULL cycles without leaks
-// (GStreamer objects counted by the leaks tracer, memory by the process's resident size).
+// Whole pipelines: errors that name the model file, repeated NULL -> PLAYING -> NULL cycles without leaks
+// (GStreamer objects counted by the leaks tracer, memory by the process's resident size), and every property that
+// may change while PLAYING changed from other threads while buffers flow.
+#include <gst/check/gstharness.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "gst_test_util.h"
 
@@ -52,6 +56,15 @@ TEST(Errors, AbsentDeviceIsAnErrorNamingIt) {
   const gst_test::BusOutcome out = run(detect_pipeline("model=\"" + gst_test::model_path() + "\" device=cuda:99"));
   ASSERT_TRUE(out.error);
   EXPECT_TRUE(contains(out.message, "cuda:99")) << out.message;
+  EXPECT_TRUE(contains(out.message, gst_test::model_path())) << out.message;
+}
+
+// half reaches the detector: float16 is refused on the CPU, with the model named.
+TEST(Errors, HalfOnTheCpuIsAnErrorSayingSo) {
+  const gst_test::BusOutcome out =
+      run(detect_pipeline("model=\"" + gst_test::model_path() + "\" device=cpu half=true"));
+  ASSERT_TRUE(out.error);
+  EXPECT_TRUE(contains(out.message, "half")) << out.message;
   EXPECT_TRUE(contains(out.message, gst_test::model_path())) << out.message;
 }
 
@@ -137,6 +150,120 @@ TEST(Lifecycle, FiftyStateCyclesLeakNothing) {
   // (a message or event still being released by a streaming thread that is shutting down).
   EXPECT_LT(objects_after - objects_before, 10) << "GStreamer objects alive after 50 more cycles: "
                                                 << objects_before << " before, " << objects_after << " after";
+}
+
+// One stress thread per value: each sets its property to its value over and over, so the element sees the values
+// alternate at random points of its frames.
+class PropertyStress {
+ public:
+  template <typename T>
+  void add(GstHarness* h, const char* name, GType type, std::initializer_list<T> values) {
+    for (const T& v : values) {
+      GValue value = G_VALUE_INIT;
+      g_value_init(&value, type);
+      set(&value, v);
+      threads_.push_back({name, gst_harness_stress_property_start_full(h, name, &value, 200)});
+      g_value_unset(&value);
+    }
+  }
+  // Stops every thread; each must have set its value at least once.
+  void stop() {
+    for (const auto& [name, thread] : threads_) EXPECT_GT(gst_harness_stress_thread_stop(thread), 0u) << name;
+    threads_.clear();
+  }
+
+ private:
+  static void set(GValue* v, float x) { g_value_set_float(v, x); }
+  static void set(GValue* v, double x) { g_value_set_double(v, x); }
+  static void set(GValue* v, int x) { g_value_set_int(v, x); }
+  static void set(GValue* v, guint x) { g_value_set_uint(v, x); }
+  static void set(GValue* v, bool x) { g_value_set_boolean(v, x); }
+  static void set(GValue* v, const char* x) { g_value_set_string(v, x); }
+  std::vector<std::pair<std::string, GstHarnessThread*>> threads_;
+};
+
+// Every property of retinanetdetect and retinanetoverlay that may change while PLAYING (retinanetjson has none)
+// is changed from other threads while frames flow: no frame is lost, none crashes, and each frame's metadata is
+// what one of the values set allows (never more than the larger cap, never below the lower threshold, only the
+// classes asked for, all of a frame's detections fresh or all carried). Under the leaks tracer, like the cycles.
+TEST(Lifecycle, PropertiesChangeWhileBuffersFlow) {
+  GstElement* detect = gst_element_factory_make("retinanetdetect", nullptr);
+  ASSERT_NE(detect, nullptr);
+  gst_object_ref_sink(detect);  // ours; the harness takes its own reference
+  // The starting values are among the stressed ones, so that every frame has to satisfy the checks below.
+  g_object_set(detect, "model", gst_test::model_path().c_str(), "classes", "square", "score-threshold", 0.2f,
+               "max-detections", 3, NULL);
+  GstHarness* hd = gst_harness_new_with_element(detect, "sink", "src");
+  GstHarness* ho = gst_harness_new("retinanetoverlay");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(detect, bus);
+
+  const gst_test::Frame f =
+      gst_test::make_frame(gst_test::read_rgb(gst_test::frame_path(320, 240)), GST_VIDEO_FORMAT_RGB);
+  gst_harness_set_src_caps_str(hd, gst_test::caps_string(f).c_str());
+  gst_harness_set_src_caps_str(ho, gst_test::caps_string(f).c_str());
+
+  PropertyStress stress;
+  stress.add(hd, "score-threshold", G_TYPE_FLOAT, {0.2f, 0.4f});
+  stress.add(hd, "nms-threshold", G_TYPE_FLOAT, {0.3f, 0.6f});
+  stress.add(hd, "max-detections", G_TYPE_INT, {3, 6});
+  stress.add(hd, "interval", G_TYPE_UINT, {1u, 2u});
+  stress.add(hd, "classes", G_TYPE_STRING, {"square", "circle, square"});
+  stress.add(hd, "post-messages", G_TYPE_BOOLEAN, {true, false});
+  stress.add(ho, "thickness", G_TYPE_INT, {1, 4});
+  stress.add(ho, "font-scale", G_TYPE_DOUBLE, {0.3, 1.0});
+  stress.add(ho, "show-labels", G_TYPE_BOOLEAN, {true, false});
+  stress.add(ho, "show-confidence", G_TYPE_BOOLEAN, {true, false});
+
+  constexpr int kFrames = 16;
+  int detected = 0;
+  for (int i = 0; i < kFrames; ++i) {
+    SCOPED_TRACE("frame " + std::to_string(i));
+    GstBuffer* out = gst_harness_push_and_pull(hd, gst_test::make_buffer(f, i * GST_SECOND / 30));
+    ASSERT_NE(out, nullptr);
+    const std::vector<retinanet::gst::Region> regions = retinanet::gst::read_regions(out);
+    EXPECT_LE(regions.size(), 6u);
+    for (size_t k = 0; k < regions.size(); ++k) {
+      const retinanet::gst::Region& r = regions[k];
+      EXPECT_TRUE(r.has_detection);
+      EXPECT_TRUE(r.label == "square" || r.label == "circle") << r.label;
+      EXPECT_GE(r.confidence, 0.2 - 1e-6);
+      EXPECT_EQ(r.stale, regions[0].stale);
+      if (k > 0) {
+        EXPECT_LE(r.confidence, regions[k - 1].confidence);
+      }
+    }
+    if (i == 0 && !regions.empty()) {
+      EXPECT_FALSE(regions[0].stale) << "nothing to carry yet";
+    }
+    detected += !regions.empty();
+    // On through the overlay, whose style changes meanwhile.
+    GstBuffer* drawn = gst_harness_push_and_pull(ho, out);
+    ASSERT_NE(drawn, nullptr);
+    EXPECT_EQ(retinanet::gst::read_regions(drawn).size(), regions.size());
+    gst_buffer_unref(drawn);
+  }
+  stress.stop();
+  EXPECT_GT(detected, 0) << "the test model finds squares in the test frame";
+
+  // At most one message per frame, each with the frame's detections.
+  int messages = 0;
+  while (GstMessage* msg = gst_bus_pop(bus)) {
+    EXPECT_NE(GST_MESSAGE_TYPE(msg), GST_MESSAGE_ERROR);
+    EXPECT_NE(GST_MESSAGE_TYPE(msg), GST_MESSAGE_WARNING);
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT) {
+      ++messages;
+      const GValue* list = gst_structure_get_value(gst_message_get_structure(msg), "detections");
+      EXPECT_TRUE(list && gst_value_array_get_size(list) <= 6u);
+    }
+    gst_message_unref(msg);
+  }
+  EXPECT_LE(messages, kFrames);
+  gst_element_set_bus(detect, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(ho);
+  gst_harness_teardown(hd);
+  gst_object_unref(detect);
 }
 
 }  // namespace

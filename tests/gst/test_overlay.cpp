@@ -170,12 +170,20 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, OverlayFormatTest, testing::ValuesIn(gst_te
 TEST(Overlay, OneColourPerClassAcrossMetas) {
   const auto [before, after] = overlay(GST_VIDEO_FORMAT_RGB, "");
   auto pixel = [&](const Box& b) { return after[0](cv::Rect(3 * b.x, b.y + b.h / 2, 3, 1)).clone(); };
-  // Two "square" boxes: one colour, the class's own; a "person" box another.
+  auto vec = [](const retinanet::gst::Rgb& c) { return cv::Vec3b(c[0], c[1], c[2]); };
+  // Two "square" boxes: one colour, the class's own; a "person" box another, its own (a foreign meta too).
   EXPECT_EQ(cv::norm(pixel(kOurs), pixel(kSameClass), cv::NORM_INF), 0);
   const retinanet::gst::Rgb square = retinanet::gst::class_colour("square");
-  EXPECT_EQ(pixel(kOurs).at<cv::Vec3b>(0, 0), cv::Vec3b(square[0], square[1], square[2]));
+  const retinanet::gst::Rgb person = retinanet::gst::class_colour("person");
+  EXPECT_EQ(pixel(kOurs).at<cv::Vec3b>(0, 0), vec(square));
+  EXPECT_EQ(pixel(kForeign).at<cv::Vec3b>(0, 0), vec(person));
+  EXPECT_NE(square, person);
   EXPECT_NE(cv::norm(pixel(kOurs), pixel(kForeign), cv::NORM_INF), 0);
-  EXPECT_EQ(retinanet::gst::class_colour("person"), retinanet::gst::class_colour("person"));
+  // The same in every run and on every platform (roi_painter.h): the palette slots FNV-1a gives these names,
+  // pinned, so that a hash depending on the process or the platform (std::hash) fails here.
+  EXPECT_EQ(vec(square), cv::Vec3b(0, 128, 128));
+  EXPECT_EQ(vec(person), cv::Vec3b(210, 245, 60));
+  EXPECT_EQ(vec(retinanet::gst::class_colour("car")), cv::Vec3b(255, 250, 200));
 }
 
 TEST(Overlay, CaptionFollowsTheShowProperties) {

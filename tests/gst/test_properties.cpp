@@ -125,6 +125,41 @@ TEST(DetectProperties, ModelPropertiesAreFixedWhileRunning) {
   gst_harness_teardown(h);
 }
 
+// half and threads, as retinanet-detect's --half and --threads: they shape the loaded model, so NULL/READY only.
+TEST(DetectProperties, HalfAndThreadsAreModelProperties) {
+  GstElement* probe = gst_element_factory_make("retinanetdetect", nullptr);
+  ASSERT_NE(probe, nullptr);
+  EXPECT_FALSE(get<gboolean>(probe, "half"));
+  EXPECT_EQ(get<gint>(probe, "threads"), 0);
+  {
+    WarningCapture capture;
+    g_object_set(probe, "threads", -1, NULL);
+    EXPECT_EQ(capture.warnings().size(), 1u);
+    EXPECT_EQ(get<gint>(probe, "threads"), 0);
+  }
+  g_object_set(probe, "threads", 2, "half", TRUE, NULL);
+  EXPECT_EQ(get<gint>(probe, "threads"), 2);
+  EXPECT_TRUE(get<gboolean>(probe, "half"));
+  for (const char* name : {"half", "threads"})
+    EXPECT_TRUE(g_object_class_find_property(G_OBJECT_GET_CLASS(probe), name)->flags & GST_PARAM_MUTABLE_READY)
+        << name;
+  gst_object_unref(probe);
+
+  const std::string launch = "retinanetdetect name=d threads=2 model=\"" + gst_test::model_path() + "\"";
+  GstHarness* h = gst_harness_new_parse(launch.c_str());
+  GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+  {
+    WarningCapture capture;
+    g_object_set(d, "half", TRUE, "threads", 3, NULL);
+    EXPECT_EQ(capture.warnings().size(), 2u);
+  }
+  EXPECT_FALSE(get<gboolean>(d, "half"));
+  EXPECT_EQ(get<gint>(d, "threads"), 2);
+  gst_object_unref(d);
+  gst_harness_teardown(h);
+}
+
 TEST(OverlayProperties, RangesAndDefaults) {
   GstElement* o = gst_element_factory_make("retinanetoverlay", nullptr);
   ASSERT_NE(o, nullptr);

@@ -1,0 +1,36 @@
+#include "gst/frame_json.h"
+
+#include <vector>
+
+#include "gst/detection_meta.h"
+#include "model/files/detection_json.h"
+
+namespace retinanet::gst {
+
+nlohmann::json frame_json(GstBuffer* buffer, uint64_t frame, int width, int height) {
+  const std::vector<Region> regions = read_regions(buffer);
+  std::vector<Detection> detections;
+  detections.reserve(regions.size());
+  bool stale = false;
+  for (const Region& r : regions) {
+    detections.push_back(to_detection(r, width, height));
+    stale = stale || r.stale;
+  }
+  nlohmann::json list = detections_to_json(detections);
+  for (size_t i = 0; i < regions.size(); ++i)
+    if (!regions[i].has_detection) {
+      list[i]["label"] = nullptr;
+      list[i]["score"] = nullptr;
+    }
+  const GstClockTime pts = GST_BUFFER_PTS (buffer);
+  const bool timed = GST_CLOCK_TIME_IS_VALID (pts);
+  return {{"frame", frame},
+          {"pts", timed ? nlohmann::json(pts) : nlohmann::json(nullptr)},
+          {"timestamp", timed ? nlohmann::json(pts / 1e9) : nlohmann::json(nullptr)},
+          {"width", width},
+          {"height", height},
+          {"stale", stale},
+          {"detections", list}};
+}
+
+}  // namespace retinanet::gst

@@ -1,0 +1,72 @@
+// What retinanetdetect decides per frame, apart from GStreamer: which frames are inferred (interval, carried
+// detections marked stale, a fresh start after a flush or a new frame size), which classes are kept, how many
+// detections a frame gets, and when the detector's thresholds must change. The element feeds it the properties
+// and the detector's answers; tests drive it without a pipeline. One stream, one thread: not locked.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/detection.h"
+#include "model/files/config.h"
+#include "model/inference/detector.h"
+
+namespace retinanet::gst {
+
+// The live properties as the element read them for one frame.
+struct StreamSettings {
+  unsigned interval = 1;  // infer every Nth frame (0 counts as 1)
+  Thresholds thresholds;  // as the user set them: max_detections counts the detections a frame keeps
+};
+
+// What to do with the next frame.
+struct FramePlan {
+  uint64_t frame = 0;             // the frame's number: frames planned before it (reset() does not restart it)
+  bool infer = false;             // run the detector and hand its answer to inferred(); false: carry, stale
+  bool update_thresholds = false; // call Detector::set_thresholds(detector) before detecting
+  Thresholds detector;            // what the detector runs with on this frame (when infer)
+};
+
+class StreamPolicy {
+ public:
+  // `model`: the loaded model's labels and its own detections_per_img (the detector's cap when a class filter is
+  // on); `detector`: the thresholds the detector was created with.
+  StreamPolicy(const ModelConfig& model, const Thresholds& detector);
+
+  // The `classes` property: label names or ids, comma-separated, blanks around each trimmed; empty keeps every
+  // class. Returns the tokens that are no label of the model (they match nothing), for the caller to warn about;
+  // the same text again changes nothing and returns none, so each mistake is reported once.
+  std::vector<std::string> set_classes(const std::string& text);
+  const std::string& classes() const { return classes_text_; }
+
+  // Plans the next frame of `width` x `height` pixels. A frame is inferred when there is nothing to carry (the
+  // first frame, after reset(), after a size change: carried boxes are in the old frame's pixels) or when
+  // `interval` frames have passed since the last inference.
+  FramePlan plan(const StreamSettings& settings, int width, int height);
+  // The detector's answer on the frame just planned with infer (by decreasing score).
+  void inferred(Detections detections);
+  // What the frame just planned carries: the last answer, the class filter applied, then cut to the
+  // max_detections that answer was asked with.
+  Detections detections() const;
+
+  // Forgets the last answer (a flush: it belongs to another place in the stream); the next frame is inferred.
+  void reset();
+
+ private:
+  bool wanted(const Detection& d) const;
+
+  ModelConfig model_;
+  std::string classes_text_;
+  std::vector<std::string> class_tokens_;  // empty: every class
+  Thresholds applied_;                     // what the detector runs with now
+  int pending_keep_ = 0, keep_ = 0;        // max_detections of the planned and of the last inference (0: all)
+  Detections last_;                        // the last answer, before the class filter
+  bool have_last_ = false;
+  int width_ = 0, height_ = 0;             // the size of the frame last_ was computed on
+  int pending_width_ = 0, pending_height_ = 0;
+  unsigned frames_since_inference_ = 0;
+  uint64_t frame_ = 0;
+};
+
+}  // namespace retinanet::gst

@@ -1,0 +1,265 @@
+// retinanetdetect's stream policy on its own, no pipeline: which frames are inferred and which carry (stale), the
+// fresh starts after a flush or a size change, the class filter, max-detections counted after it, and when the
+// detector's thresholds must change.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "gst/stream_policy.h"
+
+using retinanet::Detection;
+using retinanet::Detections;
+using retinanet::gst::FramePlan;
+using retinanet::gst::StreamPolicy;
+using retinanet::gst::StreamSettings;
+using retinanet::Thresholds;
+
+namespace {
+
+constexpr int kWidth = 320, kHeight = 240;
+
+retinanet::ModelConfig shapes_model() {
+  retinanet::ModelConfig config;
+  config.num_classes = 4;
+  config.labels = {"", "circle", "square", "triangle"};
+  config.detections_per_img = 300;
+  return config;
+}
+
+Detection detection(int label, float score) {
+  static const char* const names[] = {"", "circle", "square", "triangle"};
+  Detection d;
+  d.label = label;
+  d.name = names[label];
+  d.score = score;
+  d.x1 = 10 * label, d.y1 = 5, d.x2 = 10 * label + 8, d.y2 = 20;
+  return d;
+}
+
+// By decreasing score, as the detector returns them: square, circle, square, triangle, circle, triangle, square.
+Detections answer() {
+  return {detection(2, 0.9f), detection(1, 0.8f), detection(2, 0.7f), detection(3, 0.6f),
+          detection(1, 0.5f), detection(3, 0.4f), detection(2, 0.3f)};
+}
+
+std::vector<int> labels(const Detections& detections) {
+  std::vector<int> out;
+  for (const Detection& d : detections) out.push_back(d.label);
+  return out;
+}
+std::vector<float> scores(const Detections& detections) {
+  std::vector<float> out;
+  for (const Detection& d : detections) out.push_back(d.score);
+  return out;
+}
+
+StreamSettings every(unsigned interval) {
+  StreamSettings settings;
+  settings.interval = interval;
+  return settings;
+}
+
+// Plans one frame and, when it is to be inferred, answers with `answer`.
+FramePlan step(StreamPolicy& policy, const StreamSettings& settings, const Detections& answer,
+               int width = kWidth, int height = kHeight) {
+  const FramePlan plan = policy.plan(settings, width, height);
+  if (plan.infer) policy.inferred(answer);
+  return plan;
+}
+
+TEST(StreamPolicy, IntervalInfersEveryNthFrameAndCarriesInBetween) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  const Detections first = answer(), second = {detection(3, 0.95f)};
+  std::vector<bool> inferred;
+  for (int i = 0; i < 8; ++i) {
+    const FramePlan plan = step(policy, every(3), i < 3 ? first : second);
+    EXPECT_EQ(plan.frame, static_cast<uint64_t>(i));
+    inferred.push_back(plan.infer);
+    // A carried frame has the last inference's detections (marked stale by the element: !plan.infer).
+    EXPECT_EQ(scores(policy.detections()), scores(i < 3 ? first : second)) << "frame " << i;
+  }
+  EXPECT_EQ(inferred, std::vector<bool>({true, false, false, true, false, false, true, false}));
+}
+
+TEST(StreamPolicy, IntervalOneInfersEveryFrame) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(step(policy, every(1), answer()).infer) << i;
+  // 0 is no valid property value, but it must not mean "never".
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(step(policy, every(0), answer()).infer) << i;
+}
+
+TEST(StreamPolicy, IntervalChangedWhilePlayingCountsFromTheLastInference) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  EXPECT_TRUE(step(policy, every(10), answer()).infer);
+  EXPECT_FALSE(step(policy, every(10), answer()).infer);
+  EXPECT_FALSE(step(policy, every(10), answer()).infer);
+  // Two frames since the inference: the third one is due at interval 3.
+  EXPECT_TRUE(step(policy, every(3), answer()).infer);
+  EXPECT_FALSE(step(policy, every(3), answer()).infer);
+}
+
+TEST(StreamPolicy, ResetInfersAfreshAndKeepsCountingFrames) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  step(policy, every(100), answer());
+  EXPECT_FALSE(step(policy, every(100), answer()).infer);
+  policy.reset();  // a flush
+  EXPECT_TRUE(policy.detections().empty()) << "nothing is carried across a flush";
+  const Detections after = {detection(1, 0.66f)};
+  const FramePlan plan = step(policy, every(100), after);
+  EXPECT_TRUE(plan.infer);
+  EXPECT_EQ(plan.frame, 2u) << "frame numbers run on across a flush";
+  EXPECT_EQ(scores(policy.detections()), scores(after));
+  EXPECT_FALSE(step(policy, every(100), after).infer);
+}
+
+TEST(StreamPolicy, SizeChangeInfersAfresh) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  step(policy, every(100), answer());
+  EXPECT_FALSE(step(policy, every(100), answer()).infer);
+  // Carried boxes would be in the old frame's pixels.
+  EXPECT_TRUE(step(policy, every(100), answer(), 317, 239).infer);
+  EXPECT_FALSE(step(policy, every(100), answer(), 317, 239).infer);
+  EXPECT_TRUE(step(policy, every(100), answer(), 317, 240).infer) << "height alone";
+  EXPECT_TRUE(step(policy, every(100), answer(), 316, 240).infer) << "width alone";
+}
+
+TEST(StreamPolicy, ClassesByNameOrIdTrimmed) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  EXPECT_TRUE(policy.set_classes(" square ,\t1 ").empty());
+  EXPECT_EQ(policy.classes(), " square ,\t1 ");
+  step(policy, every(1), answer());
+  EXPECT_EQ(labels(policy.detections()), std::vector<int>({2, 1, 2, 1, 2}));
+  EXPECT_TRUE(policy.set_classes("3").empty());
+  step(policy, every(1), answer());
+  EXPECT_EQ(labels(policy.detections()), std::vector<int>({3, 3}));
+}
+
+TEST(StreamPolicy, EmptyClassesKeepEveryClass) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  for (const char* text : {"", " , ,", "circle", ""}) policy.set_classes(text);
+  step(policy, every(1), answer());
+  EXPECT_EQ(labels(policy.detections()), labels(answer()));
+  policy.set_classes(" , ");
+  EXPECT_EQ(labels(policy.detections()), labels(answer()));
+}
+
+TEST(StreamPolicy, UnknownClassesAreReportedOncePerChange) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  EXPECT_EQ(policy.set_classes("circle, dog,7 , 3,Square"), std::vector<std::string>({"dog", "7", "Square"}));
+  EXPECT_TRUE(policy.set_classes("circle, dog,7 , 3,Square").empty()) << "the same text: reported already";
+  EXPECT_EQ(policy.set_classes("dog"), std::vector<std::string>({"dog"}));
+  // An unknown name matches nothing; the known ones still filter.
+  step(policy, every(1), answer());
+  EXPECT_TRUE(policy.detections().empty());
+  policy.set_classes("dog, triangle");
+  EXPECT_EQ(labels(policy.detections()), std::vector<int>({3, 3}));
+}
+
+TEST(StreamPolicy, ClassFilterChangeAppliesToCarriedFrames) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  step(policy, every(5), answer());
+  policy.set_classes("circle");
+  EXPECT_FALSE(step(policy, every(5), answer()).infer);
+  EXPECT_EQ(labels(policy.detections()), std::vector<int>({1, 1}));
+}
+
+TEST(StreamPolicy, ThresholdChangesAreSignalledOnInferredFramesOnlyWhenChanged) {
+  const Thresholds start{0.2f, 0.5f, 0};
+  StreamPolicy policy(shapes_model(), start);
+  StreamSettings settings = every(2);
+  settings.thresholds = start;
+  FramePlan plan = step(policy, settings, answer());
+  EXPECT_TRUE(plan.infer);
+  EXPECT_FALSE(plan.update_thresholds) << "the detector was created with these";
+
+  // Changed on a carried frame: nothing to tell the detector until the next inference.
+  settings.thresholds = {0.3f, 0.4f, 7};
+  plan = step(policy, settings, answer());
+  EXPECT_FALSE(plan.infer);
+  EXPECT_FALSE(plan.update_thresholds);
+  plan = step(policy, settings, answer());
+  EXPECT_TRUE(plan.infer);
+  EXPECT_TRUE(plan.update_thresholds);
+  EXPECT_EQ(plan.detector, (Thresholds{0.3f, 0.4f, 7}));
+  // Unchanged: not again.
+  step(policy, settings, answer());
+  plan = step(policy, settings, answer());
+  EXPECT_TRUE(plan.infer);
+  EXPECT_FALSE(plan.update_thresholds);
+  // Each one alone counts, and back to the model's settings too.
+  for (const Thresholds& t : {Thresholds{0.35f, 0.4f, 7}, Thresholds{0.35f, 0.45f, 7}, Thresholds{0.35f, 0.45f, 8},
+                              Thresholds{-1, -1, 0}}) {
+    settings.thresholds = t;
+    settings.interval = 1;
+    plan = step(policy, settings, answer());
+    EXPECT_TRUE(plan.update_thresholds);
+    EXPECT_EQ(plan.detector, t);
+  }
+}
+
+TEST(StreamPolicy, WithoutAFilterTheDetectorCapsTheDetections) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  StreamSettings settings = every(1);
+  settings.thresholds.max_detections = 3;
+  const FramePlan plan = policy.plan(settings, kWidth, kHeight);
+  EXPECT_EQ(plan.detector.max_detections, 3);
+  Detections capped = answer();
+  capped.resize(3);
+  policy.inferred(capped);
+  EXPECT_EQ(scores(policy.detections()), scores(capped));
+}
+
+// The bug this policy fixes: the detector capped at max-detections before the filter dropped classes, so
+// classes=circle,triangle max-detections=3 could give fewer than 3 although there were more circles and triangles.
+TEST(StreamPolicy, MaxDetectionsCountsAfterTheClassFilter) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  policy.set_classes("circle,triangle");
+  StreamSettings settings = every(1);
+  settings.thresholds.max_detections = 3;
+  FramePlan plan = policy.plan(settings, kWidth, kHeight);
+  EXPECT_TRUE(plan.update_thresholds);
+  EXPECT_EQ(plan.detector.max_detections, 300) << "the model's own cap, the larger";
+  policy.inferred(answer());
+  EXPECT_EQ(labels(policy.detections()), std::vector<int>({1, 3, 1}));
+  EXPECT_EQ(scores(policy.detections()), std::vector<float>({0.8f, 0.6f, 0.5f}));
+
+  // More than the model's cap: the detector is asked for that many.
+  settings.thresholds.max_detections = 500;
+  plan = policy.plan(settings, kWidth, kHeight);
+  EXPECT_EQ(plan.detector.max_detections, 500);
+  policy.inferred(answer());
+  EXPECT_EQ(labels(policy.detections()), std::vector<int>({1, 3, 1, 3}));
+
+  // max-detections 0 (the model's): the model's cap, nothing cut after the filter.
+  settings.thresholds.max_detections = 0;
+  plan = policy.plan(settings, kWidth, kHeight);
+  EXPECT_EQ(plan.detector.max_detections, 0);
+  policy.inferred(answer());
+  EXPECT_EQ(labels(policy.detections()), std::vector<int>({1, 3, 1, 3}));
+
+  // The filter removed: the detector caps again, which the policy tells it.
+  policy.set_classes("");
+  settings.thresholds.max_detections = 3;
+  plan = policy.plan(settings, kWidth, kHeight);
+  EXPECT_TRUE(plan.update_thresholds);
+  EXPECT_EQ(plan.detector.max_detections, 3);
+}
+
+TEST(StreamPolicy, CarriedFramesKeepTheCapTheirInferenceWasAskedWith) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  policy.set_classes("square");
+  StreamSettings settings = every(3);
+  settings.thresholds.max_detections = 2;
+  step(policy, settings, answer());
+  EXPECT_EQ(scores(policy.detections()), std::vector<float>({0.9f, 0.7f}));
+  // max-detections applies from the next inferred frame, as the thresholds do.
+  settings.thresholds.max_detections = 1;
+  EXPECT_FALSE(step(policy, settings, answer()).infer);
+  EXPECT_EQ(scores(policy.detections()), std::vector<float>({0.9f, 0.7f}));
+  step(policy, settings, answer());
+  EXPECT_TRUE(step(policy, settings, answer()).infer);
+  EXPECT_EQ(scores(policy.detections()), std::vector<float>({0.9f}));
+}
+
+}  // namespace
