@@ -2,42 +2,26 @@
 // (frames of the same size, of mixed sizes, with thresholds of their own).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "common/model_error.h"
-#include "model/files/safetensors.h"
 #include "model/inference/detector.h"
-#include "model/network/retinanet.h"
 #include "tests/detection_match.h"
+#include "tests/random_model.h"
 
 namespace retinanet {
 namespace {
 
 using testing::unmatched;
 
-// A random torchvision v1 model, small input sizes: hundreds of boxes per frame to compare.
+// A random torchvision v1 model (tests/random_model.h), small input sizes: hundreds of boxes per frame to compare.
 class Batch : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    torch::manual_seed(5);
-    ModelConfig config;
-    config.num_classes = 5;
-    config.min_size = 96;
-    config.max_size = 160;
-    config.score_thresh = 0.05f;
-    RetinaNet net(config);
-    // Spread the class logits (random weights score every anchor about the prior 0.01, a sea of near-ties that
-    // float rounding reorders): then the scores differ and the comparison means something.
-    auto tensors = net->named_tensors();
-    for (auto& [name, t] : tensors)
-      if (name == "head.classification_head.cls_logits.weight") t = t * 40;
-      else if (name == "head.classification_head.cls_logits.bias") t = torch::full_like(t, -2.0);
-    path_ = new std::string(::testing::TempDir() + "retinanet_batch_" + std::to_string(getpid()) + ".safetensors");
-    write_safetensors(*path_, tensors, config.to_metadata());
+    path_ = new std::string(testing::write_random_model("batch", testing::small_test_config(), 5));
     DetectorOptions o;
     o.weights = *path_;
     o.device = "cpu";
@@ -49,18 +33,8 @@ class Batch : public ::testing::Test {
     delete path_;
   }
 
-  // A random RGB frame that owns its pixels.
-  struct Frame {
-    torch::Tensor pixels;  // [H, W, 3] uint8
-    ImageView view() const {
-      return ImageView::packed(PixelFormat::kRGB, static_cast<int>(pixels.size(1)), static_cast<int>(pixels.size(0)),
-                               pixels.data_ptr<uint8_t>(), static_cast<size_t>(pixels.stride(0)));
-    }
-  };
-  static Frame frame(int w, int h, int seed) {
-    torch::manual_seed(seed);
-    return {torch::randint(0, 256, {h, w, 3}, torch::kUInt8)};
-  }
+  using Frame = testing::RandomFrame;
+  static Frame frame(int w, int h, int seed) { return testing::random_frame(w, h, seed); }
 
   // `got` equals `want`: the same count and one-to-one matches (scores within 1e-4, IoU above 0.999), away from
   // the threshold's edge.
