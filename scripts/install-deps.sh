@@ -8,6 +8,8 @@ packages=(
   meson ninja-build pkg-config g++ cmake
   # detector core
   libtorch-dev libdnnl-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev nlohmann-json3-dev
+  # tracker (retinanettrack): OpenCV's Kalman filter
+  libopencv-video-dev
   # GStreamer plugin, pipelines and their tests
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly

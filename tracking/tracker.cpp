@@ -1,0 +1,160 @@
+#include "tracking/tracker.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "tracking/assignment.h"
+
+namespace retinanet::tracking {
+
+namespace {
+
+float effective_score(const Observation& o) { return o.score < 0 ? 1.f : o.score; }
+
+}  // namespace
+
+Tracker::Tracker(const TrackerSettings& settings) : settings_(settings) {}
+
+void Tracker::reset() {
+  tracks_.clear();
+  next_id_ = 1;
+  first_frame_ = true;
+}
+
+void Tracker::step_all() {
+  for (Track& t : tracks_) {
+    t.filter.predict();
+    ++t.frames_since_detection;
+  }
+}
+
+void Tracker::absorb(Track& track, const Observation& o) {
+  track.filter.update(o.box);
+  track.label_id = o.label_id;
+  track.label = o.label;
+  track.score = effective_score(o);
+  track.frames_since_detection = 0;
+  ++track.hits;
+  if (track.id == 0 && track.hits >= std::max(1u, settings_.min_hits)) track.id = next_id_++;
+  if (track.id != 0) track.state = State::kTracked;
+}
+
+TrackedObject Tracker::view(const Track& t, bool predicted, int observation) const {
+  TrackedObject out;
+  out.id = t.id;
+  out.box = t.filter.box();
+  out.label_id = t.label_id;
+  out.label = t.label;
+  out.score = t.score;
+  out.predicted = predicted;
+  out.observation = observation;
+  out.frames_since_detection = t.frames_since_detection;
+  return out;
+}
+
+std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& observations) {
+  step_all();
+  const int n_obs = static_cast<int>(observations.size());
+  std::vector<int> track_of(n_obs, -1);    // observation -> track index
+  std::vector<char> track_taken(tracks_.size(), 0);
+
+  // One association stage: the still-free tracks that `track_ok` admits with the still-free observations that
+  // `obs_ok` admits, cost `cost` (above `limit`: never paired).
+  auto stage = [&](const std::function<bool(const Track&)>& track_ok, const std::function<bool(int)>& obs_ok,
+                   const std::function<double(const Track&, const Observation&)>& cost, double limit) {
+    std::vector<int> rows, cols;
+    for (size_t t = 0; t < tracks_.size(); ++t)
+      if (!track_taken[t] && track_ok(tracks_[t])) rows.push_back(static_cast<int>(t));
+    for (int o = 0; o < n_obs; ++o)
+      if (track_of[o] < 0 && obs_ok(o)) cols.push_back(o);
+    if (rows.empty() || cols.empty()) return;
+    CostMatrix costs(static_cast<int>(rows.size()), static_cast<int>(cols.size()));
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (size_t c = 0; c < cols.size(); ++c)
+        costs.at(static_cast<int>(r), static_cast<int>(c)) = cost(tracks_[rows[r]], observations[cols[c]]);
+    for (const auto& [r, c] : match_with_limit(costs, limit).pairs) {
+      track_taken[rows[r]] = 1;
+      track_of[cols[c]] = rows[r];
+    }
+  };
+  const auto iou_cost = [](const Track& t, const Observation& o) { return 1.0 - iou(t.filter.box(), o.box); };
+  const auto high = [&](int o) { return effective_score(observations[o]) >= settings_.high_threshold; };
+  const auto low = [&](int o) {
+    const float s = effective_score(observations[o]);
+    return s >= settings_.low_threshold && s < settings_.high_threshold;
+  };
+  const auto confirmed = [](const Track& t) { return t.state != State::kTentative; };
+  const auto tracked = [](const Track& t) { return t.state == State::kTracked; };
+  const auto tentative = [](const Track& t) { return t.state == State::kTentative; };
+
+  stage(confirmed, high, iou_cost, 1.0 - settings_.iou_threshold);
+  stage(tracked, low, iou_cost, 1.0 - settings_.low_iou_threshold);
+  stage(tentative, high, iou_cost, 1.0 - settings_.tentative_iou_threshold);
+  if (settings_.motion_gate)
+    stage([](const Track&) { return true; }, high,
+          [](const Track& t, const Observation& o) { return t.filter.gating_distance(o.box); }, kGate95);
+
+  for (int o = 0; o < n_obs; ++o)
+    if (track_of[o] >= 0) absorb(tracks_[track_of[o]], observations[o]);
+
+  // Unmatched: a tentative track is dropped, a tracked one is lost; lost ones expire after max_age frames.
+  std::vector<Track> kept;
+  kept.reserve(tracks_.size() + n_obs);
+  std::vector<int> new_index(tracks_.size(), -1);
+  for (size_t t = 0; t < tracks_.size(); ++t) {
+    Track& track = tracks_[t];
+    if (!track_taken[t]) {
+      if (track.state == State::kTentative) continue;
+      track.state = State::kLost;
+      if (track.frames_since_detection > settings_.max_age) continue;
+    }
+    new_index[t] = static_cast<int>(kept.size());
+    kept.push_back(std::move(track));
+  }
+  for (int o = 0; o < n_obs; ++o) {
+    if (track_of[o] >= 0) {
+      track_of[o] = new_index[track_of[o]];
+      continue;
+    }
+    const Observation& obs = observations[o];
+    if (effective_score(obs) < std::max(settings_.new_track_threshold, settings_.high_threshold)) continue;
+    Track track{BoxKalman(obs.box, settings_.kalman)};
+    track.label_id = obs.label_id;
+    track.label = obs.label;
+    track.score = effective_score(obs);
+    track.hits = 1;
+    if (first_frame_ || settings_.min_hits <= 1) {
+      track.id = next_id_++;
+      track.state = State::kTracked;
+    }
+    track_of[o] = static_cast<int>(kept.size());
+    kept.push_back(std::move(track));
+  }
+  tracks_ = std::move(kept);
+  first_frame_ = false;
+
+  std::vector<TrackedObject> out;
+  for (int o = 0; o < n_obs; ++o) {
+    if (track_of[o] < 0) continue;
+    const Track& t = tracks_[track_of[o]];
+    if (t.state != State::kTracked) continue;
+    TrackedObject v = view(t, false, o);
+    v.box = observations[o].box;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<TrackedObject> Tracker::predict() {
+  step_all();
+  tracks_.erase(std::remove_if(tracks_.begin(), tracks_.end(),
+                               [&](const Track& t) { return t.frames_since_detection > settings_.max_age; }),
+                tracks_.end());
+  std::vector<TrackedObject> out;
+  for (const Track& t : tracks_)
+    if (t.state == State::kTracked) out.push_back(view(t, true, -1));
+  std::sort(out.begin(), out.end(), [](const TrackedObject& a, const TrackedObject& b) { return a.id < b.id; });
+  return out;
+}
+
+}  // namespace retinanet::tracking

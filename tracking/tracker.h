@@ -1,0 +1,114 @@
+// Multi-object tracking by detection in the manner of ByteTrack (Zhang et al., 2022, yolox/tracker/
+// byte_tracker.py), with SORT's constant-velocity Kalman filter per track: plain C++, no GStreamer. The element
+// retinanettrack feeds it one call per frame: update() with the frame's fresh detections, or predict() on a
+// frame that has none (the detector skipped it), which moves every track on by one frame.
+//
+// Association on a frame with detections, each stage an optimal assignment (tracking/assignment.h) on what the
+// stages before it left:
+//   1. confident detections (score >= high_threshold) with the confirmed tracks, lost ones included, by IoU with
+//      the tracks' predicted boxes (IoU >= iou_threshold);
+//   2. the low-score detections (low_threshold <= score < high_threshold) with the confirmed tracks still
+//      unmatched that were matched on the last frame with detections (IoU >= low_iou_threshold): an object that
+//      the detector sees less surely (partly hidden, blurred) keeps its track instead of breaking it;
+//   3. the remaining confident detections with the tentative tracks (IoU >= tentative_iou_threshold);
+//   4. what is left by the Kalman filter's gate (squared Mahalanobis distance of centre and height below the 95%
+//      chi-square quantile): objects that moved further than their size since the last detections (a fast object,
+//      a detector run every Nth frame) or turned while hidden.
+// A confident detection left over (score >= new_track_threshold) starts a tentative track; a tentative track is
+// confirmed, and only then given an id, on its min_hits-th detection (tracks born on the first frame are
+// confirmed at once, as ByteTrack does); a tentative track that misses a frame with detections is dropped. A
+// confirmed track that misses is lost and dropped after max_age frames without a detection. Ids count from 1 and
+// are never reused until reset(). The class plays no part in the association: a detection of another class
+// continues the track and gives it its label.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tracking/box.h"
+#include "tracking/kalman_box.h"
+
+namespace retinanet::tracking {
+
+struct TrackerSettings {
+  float high_threshold = 0.5f;           // ByteTrack's track_thresh
+  float low_threshold = 0.1f;            // ByteTrack's lower bound of the second association
+  float new_track_threshold = 0.6f;      // ByteTrack's det_thresh (track_thresh + 0.1)
+  float iou_threshold = 0.2f;            // stage 1: ByteTrack's match_thresh 0.8 as a distance
+  float low_iou_threshold = 0.5f;        // stage 2: ByteTrack's 0.5 distance
+  float tentative_iou_threshold = 0.3f;  // stage 3: ByteTrack's 0.7 distance
+  bool motion_gate = true;               // stage 4
+  unsigned min_hits = 2;                 // detections that confirm a track (1: at once)
+  unsigned max_age = 30;                 // frames a confirmed track survives without a detection
+  KalmanSettings kalman;
+};
+
+// One detection given to update(). A producer that gives no score counts as confident (score 1).
+struct Observation {
+  Box box;
+  float score = 1;
+  int label_id = -1;
+  std::string label;
+};
+
+// A confirmed track as shown on a frame.
+struct TrackedObject {
+  uint64_t id = 0;
+  Box box;           // the detection's box (update) or the predicted one (predict)
+  int label_id = -1;
+  std::string label;
+  float score = 0;   // of the track's last detection
+  bool predicted = false;
+  int observation = -1;  // update(): the index of its detection
+  uint64_t frames_since_detection = 0;
+};
+
+class Tracker {
+ public:
+  explicit Tracker(const TrackerSettings& settings = {});
+
+  // Settings may change between frames (an element's properties); tracks are kept.
+  void set_settings(const TrackerSettings& settings) { settings_ = settings; }
+  const TrackerSettings& settings() const { return settings_; }
+
+  // A frame with fresh detections (possibly none): every track moves on one frame, then is associated. Returns
+  // the confirmed tracks matched on this frame, by increasing observation index.
+  std::vector<TrackedObject> update(const std::vector<Observation>& observations);
+
+  // A frame without fresh detections: every track moves on one frame. Returns the confirmed tracks that were
+  // matched on the last frame with detections, with their predicted boxes, by increasing id.
+  std::vector<TrackedObject> predict();
+
+  // Forgets every track (a flush, a new stream); ids start again from 1.
+  void reset();
+
+  // For tests and diagnostics: tracks alive, confirmed or not.
+  size_t track_count() const { return tracks_.size(); }
+
+ private:
+  enum class State { kTentative, kTracked, kLost };
+  struct Track {
+    explicit Track(BoxKalman f) : filter(std::move(f)) {}
+    BoxKalman filter;
+    uint64_t id = 0;  // 0 while tentative
+    State state = State::kTentative;
+    int label_id = -1;
+    std::string label;
+    float score = 0;
+    unsigned hits = 0;
+    uint64_t frames_since_detection = 0;
+  };
+
+  void step_all();
+  void absorb(Track& track, const Observation& observation);
+  TrackedObject view(const Track& track, bool predicted, int observation) const;
+
+  TrackerSettings settings_;
+  std::vector<Track> tracks_;
+  uint64_t next_id_ = 1;
+  bool first_frame_ = true;
+};
+
+}  // namespace retinanet::tracking
