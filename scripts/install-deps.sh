@@ -14,6 +14,8 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav libgstrtspserver-1.0-dev gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0
+  # a Python host that imports OpenCV before GStreamer (tests/gst/test_host_order.py)
+  python3-opencv
   # tests: GoogleTest and the torchvision reference
   libgtest-dev libgmock-dev python3-torch python3-torchvision python3-numpy
 )

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
+#include <stdexcept>
 #include <tuple>
 
 namespace retinanet {
@@ -33,6 +34,8 @@ struct Convolution {
   bool winograd = false;
 };
 
+// An empty primitive descriptor (no exception: see common/unwind_resume.cpp) when oneDNN has no implementation of
+// `algorithm` for this CPU and layout.
 dnnl::convolution_forward::primitive_desc describe(dnnl::algorithm algorithm, const memory::desc& src, int64_t out,
                                                    bool relu) {
   const memory::dims in_dims = src.dims();
@@ -50,7 +53,7 @@ dnnl::convolution_forward::primitive_desc describe(dnnl::algorithm algorithm, co
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src,
                                        memory::desc({out, in, 3, 3}, f32, tag::any), memory::desc({out}, f32, tag::x),
                                        memory::desc({n, out, h, w}, f32, tag::any), {1, 1}, {1, 1}, {1, 1});
-  return {desc, attr, cpu_engine()};
+  return {desc, attr, cpu_engine(), /*allow_empty=*/true};
 }
 
 // Primitives depend on shapes only, so every chain shares them for the life of the process: a pipeline that
@@ -64,13 +67,10 @@ const Convolution& convolution_for(const memory::desc& src, int64_t out, bool re
   for (const auto& [made_src, made_out, made_relu, made_allow, conv] : made)
     if (made_out == out && made_relu == relu && made_allow == allow_winograd && made_src == src) return conv;
   dnnl::convolution_forward::primitive_desc pd;
-  bool winograd = allow_winograd;
-  try {
-    if (winograd) pd = describe(dnnl::algorithm::convolution_winograd, src, out, relu);
-  } catch (const dnnl::error&) {
-    winograd = false;
-  }
+  if (allow_winograd) pd = describe(dnnl::algorithm::convolution_winograd, src, out, relu);
+  const bool winograd = static_cast<bool>(pd);
   if (!winograd) pd = describe(dnnl::algorithm::convolution_direct, src, out, relu);
+  if (!pd) throw std::runtime_error("oneDNN has no 3x3 convolution for this layout");
   Convolution conv{dnnl::convolution_forward(pd), pd.src_desc(),        pd.weights_desc(),
                    pd.bias_desc(),                pd.dst_desc(),        pd.scratchpad_desc(), winograd};
   made.emplace_back(src, out, relu, allow_winograd, std::move(conv));
