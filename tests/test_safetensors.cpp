@@ -1,10 +1,14 @@
 // Reading and writing safetensors, and every refusal with its message.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "common/model_error.h"
 #include "model/files/safetensors.h"
@@ -124,6 +128,46 @@ TEST(Safetensors, RefusesOverlappingTensors) {
 TEST(Safetensors, RefusesNonStringMetadata) {
   expect_refused(write_raw("meta.safetensors", R"({"__metadata__":{"num_classes":3}})", ""),
                  "__metadata__ value 'num_classes' is not a string");
+}
+
+// A model copied over in place while it loads (the file shrinks under the reader): a load error, never SIGBUS. Run
+// in a child process, so that a signal is this test's failure and not the end of the test binary.
+TEST(Safetensors, FileShrinkingWhileItLoadsIsAnErrorNotASignal) {
+  const std::string path = temp_path("shrinking.safetensors");
+  write_safetensors(path, {{"a", torch::ones({16, 1024, 1024})}, {"b", torch::ones({4})}}, {});  // 64 MB
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const off_t full = in.tellg();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::atomic<bool> done{false};
+    std::thread cutter([&] {
+      const int fd = open(path.c_str(), O_WRONLY);
+      while (!done) {
+        if (ftruncate(fd, 4096) != 0 || ftruncate(fd, full) != 0) _exit(3);
+        usleep(2000);  // full most of the time, so that loads get past the header
+      }
+      close(fd);
+    });
+    int refused = 0;
+    for (int i = 0; i < 40; ++i) {
+      try {
+        read_safetensors(path);
+      } catch (const ModelError& e) {
+        const std::string what = e.what();
+        if (what.find(path + ": truncated") == std::string::npos) _exit(4);
+        ++refused;
+      }
+    }
+    done = true;
+    cutter.join();
+    _exit(refused > 0 ? 0 : 5);  // 5: the cutter never caught a read in progress
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_FALSE(WIFSIGNALED(status)) << "the reader died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "3: ftruncate failed, 4: another message, 5: no load was cut";
+  std::remove(path.c_str());
 }
 
 TEST(Safetensors, WriteToMissingDirectoryFails) {

@@ -1,7 +1,6 @@
 #include "model/files/safetensors.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,40 +30,46 @@ struct DtypeInfo {
 constexpr DtypeInfo kDtypes[] = {
     {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2}, {"BF16", torch::kBFloat16, 2}};
 
-// The whole file mapped read-only for the time of parsing; each tensor is copied out once.
-class MappedFile {
+// The file read with pread(2), never mapped: a mapping of a file that another process truncates (a new model
+// copied over the old one in place) raises SIGBUS in the reader, which kills the host process; a read just comes up
+// short, which becomes a load error.
+class ModelFileReader {
  public:
-  explicit MappedFile(const std::string& path) {
-    fd_ = open(path.c_str(), O_RDONLY);
+  explicit ModelFileReader(const std::string& path) : path_(path) {
+    fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // O_NONBLOCK: a FIFO never blocks the open
     if (fd_ < 0) throw ModelError(path + ": cannot open: " + std::strerror(errno));
     struct stat st {};
     if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
       close(fd_);
-      throw ModelError(path + ": not a regular file");
+      throw ModelError(path + ": not a regular file (a model is a .safetensors file)");
     }
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-      if (p == MAP_FAILED) {
-        close(fd_);
-        throw ModelError(path + ": cannot map: " + std::strerror(errno));
-      }
-      data_ = static_cast<const uint8_t*>(p);
+    size_ = static_cast<uint64_t>(st.st_size);
+  }
+  ~ModelFileReader() { close(fd_); }
+  ModelFileReader(const ModelFileReader&) = delete;
+  ModelFileReader& operator=(const ModelFileReader&) = delete;
+  uint64_t size() const { return size_; }
+
+  // Reads exactly `bytes` at `offset` or throws ModelError saying what was being read (`what`).
+  void read(void* into, uint64_t bytes, uint64_t offset, const std::string& what) const {
+    auto* out = static_cast<uint8_t*>(into);
+    while (bytes > 0) {
+      const ssize_t got = pread(fd_, out, std::min<uint64_t>(bytes, 1u << 30), static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw ModelError(path_ + ": read failed in " + what + ": " + std::strerror(errno));
+      if (got == 0)
+        throw ModelError(path_ + ": truncated while loading: " + what + " ends past the end of the file (was it " +
+                         "replaced or cut while being read? copy a new model beside the old one and rename it)");
+      out += got;
+      bytes -= static_cast<uint64_t>(got);
+      offset += static_cast<uint64_t>(got);
     }
   }
-  ~MappedFile() {
-    if (data_) munmap(const_cast<uint8_t*>(data_), size_);
-    if (fd_ >= 0) close(fd_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  const uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
 
  private:
+  std::string path_;
   int fd_ = -1;
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
+  uint64_t size_ = 0;
 };
 
 uint64_t read_le64(const uint8_t* p) {
@@ -81,36 +86,34 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
-TensorFile read_safetensors(const std::string& path) {
-  MappedFile file(path);
-  return read_safetensors(file.data(), file.size(), path);
-}
+namespace {
 
-TensorFile read_safetensors(const uint8_t* bytes, size_t size, const std::string& path) {
+// One tensor as the header describes it.
+struct Entry {
+  std::string name;
+  const DtypeInfo* dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin, end;  // byte range within the data
+};
+
+struct Header {
+  std::map<std::string, std::string> metadata;
+  std::vector<Entry> entries;  // in the order of their data
+};
+
+// The 8-byte length and the JSON header at `bytes` (`header_len` bytes of JSON), checked against a data section of
+// `data_len` bytes. Throws `fail(...)`.
+Header parse_header(const uint8_t* json_bytes, uint64_t header_len, uint64_t data_len, const std::string& path) {
   auto fail = [&](const std::string& why) { return ModelError(path + ": " + why); };
-  if (size < 8) throw fail("truncated: too short for a safetensors header");
-  const uint64_t header_len = read_le64(bytes);
-  if (header_len > kMaxHeaderBytes || header_len > size - 8)
-    throw fail("truncated or not a safetensors file: header length " + std::to_string(header_len) +
-               " exceeds the file size " + std::to_string(size));
   json header;
   try {
-    header = json::parse(bytes + 8, bytes + 8 + header_len);
+    header = json::parse(json_bytes, json_bytes + header_len);
   } catch (const json::exception& e) {
     throw fail(std::string("bad header: invalid JSON (") + e.what() + ")");
   }
   if (!header.is_object()) throw fail("bad header: not a JSON object");
 
-  const uint8_t* data = bytes + 8 + header_len;
-  const uint64_t data_len = size - 8 - header_len;
-  TensorFile result;
-  struct Entry {
-    std::string name;
-    const DtypeInfo* dtype;
-    std::vector<int64_t> shape;
-    uint64_t begin, end;
-  };
-  std::vector<Entry> entries;
+  Header result;
   for (auto& [name, info] : header.items()) {
     if (name == "__metadata__") {
       if (!info.is_object()) throw fail("bad header: __metadata__ is not an object");
@@ -138,7 +141,9 @@ TensorFile read_safetensors(const uint8_t* bytes, size_t size, const std::string
     for (const json& dim : shape) {
       if (!dim.is_number_unsigned()) throw fail("bad header: " + where + " has a negative or non-integer dimension");
       const uint64_t d = dim.get<uint64_t>();
-      if (d != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / d)
+      // Also keeps each dimension within int64_t, the type LibTorch takes shapes in.
+      if (d > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+          (d != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / d))
         throw fail("bad header: " + where + " is too large");
       numel *= d;
       entry.shape.push_back(static_cast<int64_t>(d));
@@ -150,20 +155,60 @@ TensorFile read_safetensors(const uint8_t* bytes, size_t size, const std::string
       throw fail("bad header: " + where + " of shape " + shape_text(entry.shape) + " and dtype " + entry.dtype->name +
                  " needs " + std::to_string(numel * entry.dtype->bytes) + " bytes, its data_offsets give " +
                  std::to_string(entry.end - entry.begin));
-    entries.push_back(std::move(entry));
+    result.entries.push_back(std::move(entry));
   }
+  auto& entries = result.entries;
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
   for (size_t i = 1; i < entries.size(); ++i)
     if (entries[i].begin < entries[i - 1].end)
       throw fail("bad header: tensors '" + entries[i - 1].name + "' and '" + entries[i].name + "' overlap");
+  return result;
+}
 
-  for (const Entry& e : entries) {
-    // Copy out of the mapping (which may be unaligned for the dtype) before converting.
+uint64_t checked_header_len(uint64_t header_len, uint64_t size, const std::string& path) {
+  if (header_len > kMaxHeaderBytes || header_len > size - 8)
+    throw ModelError(path + ": truncated or not a safetensors file: header length " + std::to_string(header_len) +
+                     " exceeds the file size " + std::to_string(size));
+  return header_len;
+}
+
+// The tensors of `header`, each filled by `fill(destination, entry)` and converted to float32.
+template <typename Fill>
+TensorFile read_tensors(Header header, Fill fill) {
+  TensorFile result;
+  result.metadata = std::move(header.metadata);
+  for (const Entry& e : header.entries) {
     torch::Tensor raw = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->type));
-    if (e.end > e.begin) std::memcpy(raw.data_ptr(), data + e.begin, e.end - e.begin);
+    if (e.end > e.begin) fill(raw.data_ptr(), e);
     result.tensors.emplace_back(e.name, raw.to(torch::kFloat32));
   }
   return result;
+}
+
+}  // namespace
+
+TensorFile read_safetensors(const std::string& path) {
+  ModelFileReader file(path);
+  if (file.size() < 8) throw ModelError(path + ": truncated: too short for a safetensors header");
+  uint8_t length[8];
+  file.read(length, 8, 0, "the header length");
+  const uint64_t header_len = checked_header_len(read_le64(length), file.size(), path);
+  std::vector<uint8_t> text(header_len);
+  file.read(text.data(), header_len, 8, "the header");
+  const uint64_t data_start = 8 + header_len;
+  return read_tensors(parse_header(text.data(), header_len, file.size() - data_start, path),
+                      [&](void* into, const Entry& e) {
+                        file.read(into, e.end - e.begin, data_start + e.begin, "tensor '" + e.name + "'");
+                      });
+}
+
+TensorFile read_safetensors(const uint8_t* bytes, size_t size, const std::string& path) {
+  if (size < 8) throw ModelError(path + ": truncated: too short for a safetensors header");
+  const uint64_t header_len = checked_header_len(read_le64(bytes), size, path);
+  const uint8_t* data = bytes + 8 + header_len;
+  // Copied out of the bytes (which may be unaligned for the dtype) before converting.
+  return read_tensors(parse_header(bytes + 8, header_len, size - 8 - header_len, path),
+                      [&](void* into, const Entry& e) { std::memcpy(into, data + e.begin, e.end - e.begin); });
 }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
