@@ -7,7 +7,7 @@
 
 namespace retinanet::gst {
 
-nlohmann::json frame_json(GstBuffer* buffer, uint64_t frame, int width, int height) {
+nlohmann::json frame_json(GstBuffer* buffer, uint64_t frame, int width, int height, const std::string& source) {
   const std::vector<Region> regions = read_regions(buffer);
   std::vector<Detection> detections;
   detections.reserve(regions.size());
@@ -30,6 +30,7 @@ nlohmann::json frame_json(GstBuffer* buffer, uint64_t frame, int width, int heig
           {"width", width},
           {"height", height},
           {"stale", stale},
+          {"source", source},
           {"detections", list}};
 }
 

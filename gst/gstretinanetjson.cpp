@@ -7,7 +7,7 @@
  * #GstRetinanetJson:location or to standard output when it is unset:
  *
  * |[
- * {"frame": 0, "pts": 0, "timestamp": 0.0, "width": 640, "height": 480, "stale": false,
+ * {"frame": 0, "pts": 0, "timestamp": 0.0, "width": 640, "height": 480, "stale": false, "source": "cam1",
  *  "detections": [{"label": 3, "name": "square", "score": 0.97, "box": [x1, y1, x2, y2]}]}
  * ]|
  *
@@ -15,8 +15,10 @@
  * same in seconds (both null when the buffer has none), and `detections` lists the buffer's
  * #GstVideoRegionOfInterestMeta in the form retinanet-detect prints (boxes in frame pixels). A meta from another
  * producer, without retinanetdetect's `detection` structure, is written with a null label and score. `stale` is
- * true when retinanetdetect carried the detections over from an earlier frame (its `interval` property). This is
- * the project's one JSON-lines schema (DESIGN.md), written by gst/frame_json.h, which the example apps call too.
+ * true when retinanetdetect carried the detections over from an earlier frame (its `interval` property). `source`
+ * is #GstRetinanetJson:source-id (default: the element's name), which tells cameras apart when several streams'
+ * lines are gathered. This is the project's one JSON-lines schema (DESIGN.md, schema/frame.schema.json), written
+ * by gst/frame_json.h, which retinanetpublish and the example apps call too.
  *
  * ## Example launch line
  * |[
@@ -41,9 +43,11 @@ enum
 {
   PROP_0,
   PROP_LOCATION,
+  PROP_SOURCE_ID,
 };
 
 #define DEFAULT_PROP_LOCATION NULL
+#define DEFAULT_PROP_SOURCE_ID NULL
 
 /* Any raw video, in any memory: only metadata and the caps' size are read. */
 #define JSON_CAPS "video/x-raw(ANY)"
@@ -88,6 +92,10 @@ gst_retinanet_json_class_init (GstRetinanetJsonClass * klass)
           "File to write the JSON lines to (created or truncated at start); unset: standard output",
           DEFAULT_PROP_LOCATION,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (gobject_class, PROP_SOURCE_ID,
+      g_param_spec_string ("source-id", "Source id",
+          "The lines' \"source\" (which camera or stream); unset: the element's name", DEFAULT_PROP_SOURCE_ID,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   gst_element_class_set_static_metadata (element_class,
       "RetinaNet detections to JSON lines", "Filter/Analyzer/Video",
@@ -111,6 +119,8 @@ static void
 gst_retinanet_json_init (GstRetinanetJson * self)
 {
   self->location = g_strdup (DEFAULT_PROP_LOCATION);
+  self->source_id = g_strdup (DEFAULT_PROP_SOURCE_ID);
+  self->source = NULL;
   self->out = NULL;
   self->own_out = FALSE;
   gst_video_info_init (&self->info);
@@ -126,6 +136,8 @@ gst_retinanet_json_finalize (GObject * object)
   if (self->out && self->own_out)
     fclose (self->out);
   g_free (self->location);
+  g_free (self->source_id);
+  g_free (self->source);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -151,6 +163,20 @@ gst_retinanet_json_set_property (GObject * object, guint prop_id, const GValue *
         g_warning ("%s: property 'location' can only be set in the NULL or READY state", GST_OBJECT_NAME (self));
       break;
     }
+    case PROP_SOURCE_ID:{
+      GstState state;
+      GST_OBJECT_LOCK (self);
+      state = GST_STATE (self);
+      if (state <= GST_STATE_READY) {
+        g_free (self->source_id);
+        self->source_id = g_value_get_string (value) && *g_value_get_string (value) ?
+            g_value_dup_string (value) : NULL;
+      }
+      GST_OBJECT_UNLOCK (self);
+      if (state > GST_STATE_READY)
+        g_warning ("%s: property 'source-id' can only be set in the NULL or READY state", GST_OBJECT_NAME (self));
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -168,6 +194,11 @@ gst_retinanet_json_get_property (GObject * object, guint prop_id, GValue * value
       g_value_set_string (value, self->location);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_SOURCE_ID:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->source_id);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -182,6 +213,8 @@ gst_retinanet_json_start (GstBaseTransform * trans)
 
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->location);
+  g_free (self->source);
+  self->source = g_strdup (self->source_id ? self->source_id : GST_OBJECT_NAME (self));
   GST_OBJECT_UNLOCK (self);
 
   self->frame_number = 0;
@@ -241,7 +274,7 @@ gst_retinanet_json_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   std::string text;
 
   try {
-    text = retinanet::gst::frame_json (buffer, self->frame_number, width, height).dump () + "\n";
+    text = retinanet::gst::frame_json (buffer, self->frame_number, width, height, self->source).dump () + "\n";
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not write the detections as JSON."), ("%s", e.what ()));
     return GST_FLOW_ERROR;

@@ -19,12 +19,14 @@ struct _GstRetinanetJson
 
   /* properties, guarded by the object lock */
   gchar *location;
+  gchar *source_id;        /* NULL: the element's name */
 
   /* streaming state: opened at start, closed at stop */
   FILE *out;
   gboolean own_out;        /* FALSE for stdout, which is never closed */
   GstVideoInfo info;       /* the negotiated frame size */
   guint64 frame_number;
+  gchar *source;           /* the source id in use, fixed at start */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (retinanetjson);

@@ -4,6 +4,7 @@
 #include "gst/gstretinanetdetect.h"
 #include "gst/gstretinanetjson.h"
 #include "gst/gstretinanetoverlay.h"
+#include "gst/gstretinanetpublish.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -13,11 +14,12 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (retinanetdetect, plugin);
   ret |= GST_ELEMENT_REGISTER (retinanetoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (retinanetjson, plugin);
+  ret |= GST_ELEMENT_REGISTER (retinanetpublish, plugin);
   return ret;
 }
 
 #define PACKAGE "gst-retinanet"
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, retinanet,
-    "RetinaNet object detection: detector, overlay and JSON-lines writer",
+    "RetinaNet object detection: detector, overlay, JSON-lines writer and broker publisher",
     plugin_init, RETINANET_VERSION, "MIT/X11", "gst-retinanet", "Unknown package origin")

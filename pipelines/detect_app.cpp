@@ -4,11 +4,11 @@
 // them to the project's one JSON writer, gst/frame_json.h, so that its lines are retinanetjson's.
 //
 //   detect-app [--model FILE] [--detect-options "PROPERTY=VALUE ..."] [--max-frames N]
-//              [--source "GST-LAUNCH SOURCE"] [FILE-OR-URI]
+//              [--source "GST-LAUNCH SOURCE"] [--source-id ID] [FILE-OR-URI]
 //
 // Prints one JSON line per frame, DESIGN.md's schema: {"frame": N, "pts": NS, "timestamp": S, "width": W,
-// "height": H, "stale": false, "detections": [{"label": 2, "name": "square", "score": 0.93, "box": [x1, y1, x2,
-// y2]}]} with boxes in frame pixels. --detect-options gives retinanetdetect more properties ("interval=2
+// "height": H, "stale": false, "source": "detect", "detections": [{"label": 2, "name": "square", "score": 0.93, "box": [x1, y1, x2,
+// y2]}]} with boxes in frame pixels; "source" is --source-id (default: "detect", the detector's name here). --detect-options gives retinanetdetect more properties ("interval=2
 // score-threshold=0.5"). Without a FILE, URI or --source, a videotestsrc runs.
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -28,6 +28,7 @@ struct App {
   guint64 frames = 0;
   guint64 max_frames = 0;  // 0: until the end of the stream
   int status = 0;
+  std::string source_id = "detect";
 };
 
 GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
@@ -42,7 +43,7 @@ GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
   const int width = sized ? GST_VIDEO_INFO_WIDTH(&video) : 0, height = sized ? GST_VIDEO_INFO_HEIGHT(&video) : 0;
 
   try {
-    const std::string line = retinanet::gst::frame_json(buffer, app.frames, width, height).dump();
+    const std::string line = retinanet::gst::frame_json(buffer, app.frames, width, height, app.source_id).dump();
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   } catch (const std::exception& e) {  // no exception may leave a C callback (a label that is not UTF-8, say)
@@ -94,10 +95,11 @@ int main(int argc, char** argv) {
     else if (arg == "--max-frames" && i + 1 < argc) app.max_frames = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--detect-options" && i + 1 < argc) options = argv[++i];
     else if (arg == "--source" && i + 1 < argc) source = argv[++i];
+    else if (arg == "--source-id" && i + 1 < argc) app.source_id = argv[++i];
     else if (arg[0] != '-' && input.empty()) input = arg;
     else {
       std::fprintf(stderr, "usage: detect-app [--model FILE] [--detect-options PROPERTIES] [--max-frames N] "
-                           "[--source DESCRIPTION] [FILE-OR-URI]\n");
+                           "[--source DESCRIPTION] [--source-id ID] [FILE-OR-URI]\n");
       return 2;
     }
   }

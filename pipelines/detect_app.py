@@ -3,11 +3,12 @@
 post-messages=true the element posts one `retinanet-detections` element message per frame.
 
     pipelines/detect_app.py [--model FILE] [--detect-options "PROPERTY=VALUE ..."] [--max-frames N]
-                            [--source "GST-LAUNCH SOURCE"] [FILE-OR-URI]
+                            [--source "GST-LAUNCH SOURCE"] [--source-id ID] [FILE-OR-URI]
 
 Prints one JSON line per frame, the schema retinanetjson and detect-app write (DESIGN.md, "JSON lines"):
-{"frame": N, "pts": NS, "timestamp": S, "width": W, "height": H, "stale": false, "detections": [{"label": 2,
-"name": "square", "score": 0.93, "box": [x1, y1, x2, y2]}]}, boxes in frame pixels, the same numbers as theirs.
+{"frame": N, "pts": NS, "timestamp": S, "width": W, "height": H, "stale": false, "source": "detect",
+"detections": [{"label": 2, "name": "square", "score": 0.93, "box": [x1, y1, x2, y2]}]}, boxes in frame pixels,
+the same numbers as theirs; "source" is --source-id (default "detect", the detector's name here).
 --detect-options gives retinanetdetect more properties ("interval=2 score-threshold=0.5"). Without a FILE,
 URI or --source, a videotestsrc runs. Needs python3-gi and python3-gst-1.0; the plugin is found as
 pipelines/env.sh finds it."""
@@ -45,14 +46,14 @@ def detections_of(structure):
     return found
 
 
-def frame_line(structure):
+def frame_line(structure, source):
     """One `retinanet-detections` message as the per-frame object of gst/frame_json.h."""
     pts = structure.get_value("timestamp")
     timed = pts != Gst.CLOCK_TIME_NONE
     return {"frame": structure.get_value("frame"), "pts": pts if timed else None,
             "timestamp": pts / 1e9 if timed else None,
             "width": structure.get_value("width"), "height": structure.get_value("height"),
-            "stale": structure.get_value("stale"), "detections": detections_of(structure)}
+            "stale": structure.get_value("stale"), "source": source, "detections": detections_of(structure)}
 
 
 def main():
@@ -62,6 +63,7 @@ def main():
     parser.add_argument("--detect-options", default="")
     parser.add_argument("--max-frames", type=int, default=0)
     parser.add_argument("--source", default="")
+    parser.add_argument("--source-id", default="detect")
     args = parser.parse_args()
 
     use_build_tree_plugin()
@@ -82,7 +84,7 @@ def main():
         if msg.type == Gst.MessageType.ELEMENT and msg.get_structure().has_name("retinanet-detections"):
             if args.max_frames and state["frames"] >= args.max_frames:
                 return True  # still in flight after EOS was sent
-            print(json.dumps(frame_line(msg.get_structure())), flush=True)
+            print(json.dumps(frame_line(msg.get_structure(), args.source_id)), flush=True)
             state["frames"] += 1
             if state["frames"] == args.max_frames:
                 pipeline.send_event(Gst.Event.new_eos())

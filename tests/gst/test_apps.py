@@ -76,17 +76,20 @@ class AppsTest(unittest.TestCase):
         # interval=2 makes the second frame carry the first one's detections (stale).
         source, options = still_source(3), "interval=2"
         out = run(["gst-launch-1.0", "-q"] + f"{source} ! videoconvert ! retinanetdetect model={MODEL} {options} ! "
-                  "retinanetjson ! fakesink".split())
+                  "retinanetjson source-id=cam7 ! fakesink".split())
         self.assertEqual(out.returncode, 0, out.stderr)
         element = [json.loads(line) for line in out.stdout.splitlines()]
         self.assertEqual([line["stale"] for line in element], [False, True, False])
         for line in element:
-            self.assertEqual(set(line), {"frame", "pts", "timestamp", "width", "height", "stale", "detections"})
+            self.assertEqual(set(line), {"frame", "pts", "timestamp", "width", "height", "stale", "source",
+                                         "detections"})
+            self.assertEqual(line["source"], "cam7")
             self.assertEqual((line["width"], line["height"]), (317, 239))
             self.assertEqual(line["detections"], self.expected)
         for name, command in (("detect-app", CPP_APP), ("detect_app.py", PYTHON_APP)):
             with self.subTest(app=name):
-                self.assertEqual(self.app_lines(command + ["--detect-options", options], source), element)
+                self.assertEqual(self.app_lines(command + ["--detect-options", options, "--source-id", "cam7"],
+                                                source), element)
 
     def test_json_lines_on_stdout(self):
         out = run(["gst-launch-1.0", "-q"] + f"{still_source(2)} ! videoconvert ! retinanetdetect model={MODEL} ! "
