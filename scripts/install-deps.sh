@@ -16,6 +16,10 @@ packages=(
   gstreamer1.0-libav libgstrtspserver-1.0-dev gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0
   # a Python host that imports OpenCV before GStreamer (tests/gst/test_host_order.py)
   python3-opencv
+  # retinanetpublish: the brokers' client libraries; the brokers and clients its tests run (mosquitto, paho,
+  # confluent-kafka on librdkafka; Kafka itself is librdkafka's mock cluster) and the message schema's validator
+  libmosquitto-dev librdkafka-dev mosquitto mosquitto-clients python3-paho-mqtt python3-confluent-kafka
+  python3-jsonschema
   # tests: GoogleTest and the torchvision reference
   libgtest-dev libgmock-dev python3-torch python3-torchvision python3-numpy
 )
