@@ -5,8 +5,8 @@
 
 namespace retinanet::gst {
 
-GstStructure* detection_structure(const Detection& d, int width, int height, bool stale) {
-  return gst_structure_new (kDetectionStructure,
+GstStructure* detection_structure(const Detection& d, int width, int height, const Provenance& provenance) {
+  GstStructure* s = gst_structure_new (kDetectionStructure,
       "label_id", G_TYPE_INT, d.label,
       "label", G_TYPE_STRING, d.name.c_str (),
       "confidence", G_TYPE_DOUBLE, static_cast<double>(d.score),
@@ -14,12 +14,16 @@ GstStructure* detection_structure(const Detection& d, int width, int height, boo
       "y_min", G_TYPE_DOUBLE, d.y1 / static_cast<double>(height),
       "x_max", G_TYPE_DOUBLE, d.x2 / static_cast<double>(width),
       "y_max", G_TYPE_DOUBLE, d.y2 / static_cast<double>(height),
-      kStaleField, G_TYPE_BOOLEAN, static_cast<gboolean>(stale),
+      kStaleField, G_TYPE_BOOLEAN, static_cast<gboolean>(provenance.stale),
       NULL);
+  if (provenance.stale)
+    gst_structure_set (s, kAgeField, G_TYPE_UINT, provenance.age, kInferredPtsField, G_TYPE_UINT64,
+        static_cast<guint64>(provenance.inferred_pts), NULL);
+  return s;
 }
 
 void attach_detections(GstBuffer* buffer, const std::vector<Detection>& detections, int width, int height,
-                       bool stale) {
+                       const Provenance& provenance) {
   gint id = 0;
   for (const Detection& d : detections) {
     // The integer box covers the float one, clipped to the frame.
@@ -30,7 +34,7 @@ void attach_detections(GstBuffer* buffer, const std::vector<Detection>& detectio
     GstVideoRegionOfInterestMeta* meta = gst_buffer_add_video_region_of_interest_meta (buffer,
         d.name.c_str (), x1, y1, x2 - x1, y2 - y1);
     meta->id = id++;
-    gst_video_region_of_interest_meta_add_param (meta, detection_structure (d, width, height, stale));
+    gst_video_region_of_interest_meta_add_param (meta, detection_structure (d, width, height, provenance));
   }
 }
 
@@ -57,12 +61,44 @@ std::vector<Region> read_regions(GstBuffer* buffer) {
       gst_structure_get_double (s, "confidence", &r.confidence);
       gboolean stale = FALSE;
       if (gst_structure_get_boolean (s, kStaleField, &stale)) r.stale = stale;
+      gst_structure_get_uint (s, kAgeField, &r.age);
+      guint64 inferred_pts = GST_CLOCK_TIME_NONE;
+      if (gst_structure_get_uint64 (s, kInferredPtsField, &inferred_pts)) r.inferred_pts = inferred_pts;
       if (const gchar* label = gst_structure_get_string (s, "label")) r.label = label;
+    }
+    if (const GstStructure* o = gst_video_region_of_interest_meta_get_param (roi, kObjectIdStructure)) {
+      gst_structure_get_int (o, "id", &r.object_id);
+      gboolean predicted = FALSE;
+      if (gst_structure_get_boolean (o, kPredictedField, &predicted)) r.predicted = predicted;
+      r.stale = r.stale || r.predicted;
     }
     regions.push_back(std::move(r));
   }
   // GStreamer (1.16 and later) iterates metas in the order they were added: here, by decreasing score.
   return regions;
+}
+
+std::vector<GstVideoRegionOfInterestMeta*> region_metas(GstBuffer* buffer) {
+  std::vector<GstVideoRegionOfInterestMeta*> metas;
+  gpointer state = nullptr;
+  GstMeta* meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
+    metas.push_back(reinterpret_cast<GstVideoRegionOfInterestMeta*>(meta));
+  return metas;
+}
+
+void set_object_id(GstVideoRegionOfInterestMeta* meta, int id, bool predicted) {
+  // The meta's params are a plain list of structures it owns; an earlier tracker's `object_id` goes.
+  for (GList* l = meta->params; l;) {
+    GList* next = l->next;
+    if (gst_structure_has_name (static_cast<GstStructure*>(l->data), kObjectIdStructure)) {
+      gst_structure_free (static_cast<GstStructure*>(l->data));
+      meta->params = g_list_delete_link (meta->params, l);
+    }
+    l = next;
+  }
+  gst_video_region_of_interest_meta_add_param (meta, gst_structure_new (kObjectIdStructure,
+      "id", G_TYPE_INT, id, kPredictedField, G_TYPE_BOOLEAN, static_cast<gboolean>(predicted), NULL));
 }
 
 Detection to_detection(const Region& r, int width, int height) {

@@ -17,11 +17,13 @@ nlohmann::json frame_json(GstBuffer* buffer, uint64_t frame, int width, int heig
     stale = stale || r.stale;
   }
   nlohmann::json list = detections_to_json(detections);
-  for (size_t i = 0; i < regions.size(); ++i)
+  for (size_t i = 0; i < regions.size(); ++i) {
     if (!regions[i].has_detection) {
       list[i]["label"] = nullptr;
       list[i]["score"] = nullptr;
     }
+    if (regions[i].object_id >= 0) list[i]["object_id"] = regions[i].object_id;  // a tracker's (retinanettrack)
+  }
   const GstClockTime pts = GST_BUFFER_PTS (buffer);
   const bool timed = GST_CLOCK_TIME_IS_VALID (pts);
   return {{"frame", frame},

@@ -14,7 +14,8 @@ namespace retinanet::gst {
 
 // The region-of-interest metas of `buffer`, a width x height frame, with its pts and its number `frame`.
 // Detections are retinanet-detect's objects (model/files/detection_json.h), boxes in frame pixels; a meta without
-// a `detection` param (another producer's) has a null label and score. `pts` and `timestamp` (seconds) are null
+// a `detection` param (another producer's) has a null label and score; a tracked one (retinanettrack's `object_id`
+// param) has "object_id", the object's id. `pts` and `timestamp` (seconds) are null
 // when the buffer has no pts; `stale` is true when retinanetdetect carried the detections over. `source` is the
 // writer's source id (retinanetjson's and retinanetpublish's `source-id`), which tells cameras apart downstream.
 // The schema of the object (and of every published message): schema/frame.schema.json.

@@ -20,6 +20,12 @@ struct _GstRetinanetOverlay
   gdouble font_scale;
   gboolean show_labels;
   gboolean show_confidence;
+  gboolean show_ids;
+  guint trail_length;
+  gchar *class_colors;
+
+  /* the parsed class colours (under the object lock) and the trails (streaming thread): an OverlayState */
+  struct OverlayState *state;
 
   /* chosen at set_info for the negotiated format (a retinanet::gst::PaintFunction) */
   gpointer paint;

@@ -5,6 +5,7 @@
 #include "gst/gstretinanetjson.h"
 #include "gst/gstretinanetoverlay.h"
 #include "gst/gstretinanetpublish.h"
+#include "gst/gstretinanettrack.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -15,6 +16,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (retinanetoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (retinanetjson, plugin);
   ret |= GST_ELEMENT_REGISTER (retinanetpublish, plugin);
+  ret |= GST_ELEMENT_REGISTER (retinanettrack, plugin);
   return ret;
 }
 

@@ -1,0 +1,283 @@
+// retinanettrack with GstHarness: ids that stay on objects that cross, hide and come back, ids never reused for
+// objects that enter after others left, predicted boxes that move with the objects on frames without fresh
+// detections (retinanetdetect's stale frames, or a producer that attaches nothing between inferences), metas of
+// other producers, resets on flush and on new caps, every format, and the ids in retinanetjson's lines.
+#include <gst/check/gstharness.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "gst/detection_meta.h"
+#include "gst_test_util.h"
+
+namespace {
+
+constexpr int kWidth = 320, kHeight = 240;
+
+retinanet::Detection detection(float cx, float cy, float size, const char* name = "square", float score = 0.9f) {
+  retinanet::Detection d;
+  d.label = 2;
+  d.name = name;
+  d.score = score;
+  d.x1 = cx - size / 2;
+  d.y1 = cy - size / 2;
+  d.x2 = cx + size / 2;
+  d.y2 = cy + size / 2;
+  return d;
+}
+
+float iou(const retinanet::gst::Region& r, const retinanet::Detection& d) {
+  const float x1 = std::max<float>(r.x, d.x1), y1 = std::max<float>(r.y, d.y1);
+  const float x2 = std::min<float>(r.x + r.w, d.x2), y2 = std::min<float>(r.y + r.h, d.y2);
+  if (x2 <= x1 || y2 <= y1) return 0;
+  const float inter = (x2 - x1) * (y2 - y1);
+  return inter / (r.w * r.h + (d.x2 - d.x1) * (d.y2 - d.y1) - inter);
+}
+
+class TrackHarness {
+ public:
+  explicit TrackHarness(const std::string& launch = "retinanettrack", GstVideoFormat format = GST_VIDEO_FORMAT_RGB,
+                        int width = kWidth, int height = kHeight)
+      : h_(gst_harness_new_parse(launch.c_str())) {
+    set_caps(format, width, height);
+  }
+  ~TrackHarness() { gst_harness_teardown(h_); }
+  GstHarness* get() { return h_; }
+
+  void set_caps(GstVideoFormat format, int width, int height) {
+    frame_ = gst_test::make_frame(cv::Mat(height, width, CV_8UC3, cv::Scalar(60, 70, 80)), format);
+    gst_harness_set_src_caps_str(h_, gst_test::caps_string(frame_).c_str());
+  }
+
+  // One frame with `detections` attached as retinanetdetect attaches them (stale: carried), or with foreign
+  // metas (label and box only); returns the regions the tracker leaves on it.
+  std::vector<retinanet::gst::Region> push(const std::vector<retinanet::Detection>& detections, bool stale = false,
+                                           bool foreign = false) {
+    GstBuffer* in = gst_test::make_buffer(frame_, pts_);
+    pts_ += GST_SECOND / 15;
+    if (foreign) {
+      for (const retinanet::Detection& d : detections)
+        gst_buffer_add_video_region_of_interest_meta(in, d.name.c_str(), static_cast<guint>(d.x1),
+                                                     static_cast<guint>(d.y1), static_cast<guint>(d.x2 - d.x1),
+                                                     static_cast<guint>(d.y2 - d.y1));
+    } else {
+      retinanet::gst::attach_detections(in, detections, frame_.width, frame_.height, stale);
+    }
+    GstBuffer* out = gst_harness_push_and_pull(h_, in);
+    EXPECT_NE(out, nullptr);
+    if (!out) return {};
+    std::vector<retinanet::gst::Region> regions = retinanet::gst::read_regions(out);
+    gst_buffer_unref(out);
+    return regions;
+  }
+
+ private:
+  GstHarness* h_;
+  gst_test::Frame frame_;
+  GstClockTime pts_ = 0;
+};
+
+// The id on the region that best overlaps `d` (IoU above 0.5), or -1.
+int id_of(const std::vector<retinanet::gst::Region>& regions, const retinanet::Detection& d) {
+  int id = -1;
+  float best = 0.5f;
+  for (const auto& r : regions)
+    if (iou(r, d) > best) {
+      best = iou(r, d);
+      id = r.object_id;
+    }
+  return id;
+}
+
+// Two squares cross, a circle is hidden for five frames, a triangle leaves and another enters later.
+TEST(Track, IdsStayThroughCrossingsAndHidingAndAreNeverReused) {
+  TrackHarness h;
+  std::map<std::string, std::set<int>> ids;
+  std::set<int> ids_before_leaving;
+  for (int f = 0; f < 40; ++f) {
+    std::vector<retinanet::Detection> objects = {
+        detection(20 + 6.f * f, 100, 30),                 // a: rightwards
+        detection(280 - 6.f * f, 106, 30),                // b: leftwards, crossing a around frame 22
+    };
+    const bool circle_visible = f < 10 || f >= 15;
+    if (circle_visible) objects.push_back(detection(60, 200, 40, "circle"));
+    const float leaving_y = 60 - 8.f * f;                  // the triangle leaves through the top by frame 10
+    if (leaving_y > -10) objects.push_back(detection(200, leaving_y, 30, "triangle"));
+    const bool entering = f >= 25;
+    if (entering) objects.push_back(detection(330 - 5.f * (f - 25), 170, 30, "triangle"));
+    const auto regions = h.push(objects);
+
+    if (f == 0) {  // tracks on the first frame are confirmed at once
+      for (const auto& r : regions) EXPECT_GE(r.object_id, 1);
+    }
+    for (const auto& r : regions) EXPECT_FALSE(r.predicted);
+    ids["a"].insert(id_of(regions, objects[0]));
+    ids["b"].insert(id_of(regions, objects[1]));
+    if (circle_visible) ids["circle"].insert(id_of(regions, objects[2]));
+    if (leaving_y > -10 && leaving_y > 20) ids["leaving"].insert(id_of(regions, objects[circle_visible ? 3 : 2]));
+    if (entering && f >= 31) ids["entering"].insert(id_of(regions, objects.back()));
+    if (f < 12)
+      for (const auto& r : regions) ids_before_leaving.insert(r.object_id);
+  }
+  for (const char* name : {"a", "b", "circle", "leaving", "entering"}) {
+    SCOPED_TRACE(name);
+    std::string seen;
+    for (int id : ids[name]) seen += std::to_string(id) + " ";
+    ASSERT_EQ(ids[name].size(), 1u) << seen;
+    EXPECT_GE(*ids[name].begin(), 1);
+  }
+  EXPECT_NE(*ids["a"].begin(), *ids["b"].begin());
+  // The newcomer's id is a new one: not the id of the triangle that left, nor any other earlier one.
+  EXPECT_EQ(ids_before_leaving.count(*ids["entering"].begin()), 0u);
+}
+
+// retinanetdetect interval=3: fresh detections on every third frame, the same detections carried (stale) on the
+// frames between. The tracker replaces those with predicted boxes that keep up with the objects.
+TEST(Track, PredictedBoxesMoveWithTheObjectsOnStaleFrames) {
+  TrackHarness h;
+  std::vector<retinanet::Detection> last;
+  int id = -1, predicted_frames = 0;
+  for (int f = 0; f < 45; ++f) {
+    const retinanet::Detection truth = detection(30 + 5.f * f, 60 + 3.f * f, 36);
+    const bool fresh = f % 3 == 0;
+    if (fresh) last = {truth};
+    const auto regions = h.push(last, !fresh);
+    ASSERT_EQ(regions.size(), 1u) << "frame " << f;
+    const auto& r = regions[0];
+    if (id < 0) id = r.object_id;
+    EXPECT_EQ(r.object_id, id) << "frame " << f;
+    EXPECT_EQ(r.predicted, !fresh);
+    EXPECT_EQ(r.stale, !fresh);
+    EXPECT_EQ(r.label, "square");
+    if (!fresh && f > 9) {  // once the velocity is known: on the object, not where it was
+      ++predicted_frames;
+      EXPECT_GT(iou(r, truth), 0.7f) << "frame " << f;
+      EXPECT_LT(iou(r, last[0]), iou(r, truth)) << "frame " << f;
+      EXPECT_TRUE(r.has_detection);
+      EXPECT_NEAR(r.confidence, 0.9, 1e-6);
+    }
+  }
+  EXPECT_GT(predicted_frames, 20);
+}
+
+// Another producer's metas (no `detection` param) on every other frame and nothing in between: tracked, and once
+// the tracker has seen the rhythm, the frames between get predicted boxes.
+TEST(Track, ForeignProducerInferringEveryOtherFrame) {
+  TrackHarness h;
+  int id = -1, predicted = 0;
+  for (int f = 0; f < 30; ++f) {
+    const retinanet::Detection car = detection(40 + 4.f * f, 120, 40, "car");
+    const bool inferred = f % 2 == 0;
+    const auto regions = h.push(inferred ? std::vector<retinanet::Detection>{car} : std::vector<retinanet::Detection>{},
+                                false, true);
+    if (inferred) {
+      ASSERT_EQ(regions.size(), 1u);
+      EXPECT_FALSE(regions[0].has_detection);
+      if (id < 0) id = regions[0].object_id;
+      EXPECT_EQ(regions[0].object_id, id);
+      EXPECT_GE(id, 1);
+    } else if (f > 4) {
+      ASSERT_EQ(regions.size(), 1u) << "frame " << f;
+      EXPECT_TRUE(regions[0].predicted);
+      EXPECT_EQ(regions[0].object_id, id);
+      EXPECT_EQ(regions[0].label, "car");
+      EXPECT_GT(iou(regions[0], car), 0.7f);
+      ++predicted;
+    }
+  }
+  EXPECT_GT(predicted, 10);
+}
+
+// Every frame inferred and then nothing found: the boxes do not linger.
+TEST(Track, ObjectsThatVanishLeaveNoPredictedBoxes) {
+  TrackHarness h;
+  for (int f = 0; f < 10; ++f) h.push({detection(50 + 2.f * f, 50, 30)});
+  for (int f = 0; f < 5; ++f) EXPECT_TRUE(h.push({}).empty()) << "frame " << f;
+}
+
+TEST(Track, FlushAndNewCapsStartAgain) {
+  TrackHarness h;
+  for (int f = 0; f < 3; ++f) h.push({detection(50, 50, 30)});
+  h.push({detection(150, 150, 30), detection(50, 50, 30)});
+  h.push({detection(150, 150, 30), detection(50, 50, 30)});
+  auto regions = h.push({detection(150, 150, 30), detection(50, 50, 30)});
+  ASSERT_EQ(regions.size(), 2u);
+  EXPECT_EQ(std::max(regions[0].object_id, regions[1].object_id), 2);
+
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_start()));
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_stop(TRUE)));
+  // After the flush the segment must come again.
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_segment(&segment)));
+  regions = h.push({detection(150, 150, 30)});
+  ASSERT_EQ(regions.size(), 1u);
+  EXPECT_EQ(regions[0].object_id, 1);
+
+  h.push({detection(150, 150, 30), detection(50, 50, 30)});
+  h.set_caps(GST_VIDEO_FORMAT_RGB, 640, 480);
+  regions = h.push({detection(50, 50, 30)});
+  ASSERT_EQ(regions.size(), 1u);
+  EXPECT_EQ(regions[0].object_id, 1);
+}
+
+class TrackFormatTest : public testing::TestWithParam<GstVideoFormat> {};
+
+TEST_P(TrackFormatTest, TracksOnEveryFormat) {
+  TrackHarness h("retinanettrack", GetParam(), 161, 121);
+  for (int f = 0; f < 4; ++f) {
+    const auto regions = h.push({detection(40 + 3.f * f, 50, 30)});
+    ASSERT_EQ(regions.size(), 1u);
+    EXPECT_EQ(regions[0].object_id, 1);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFormats, TrackFormatTest, testing::ValuesIn(gst_test::all_formats()),
+                         [](const testing::TestParamInfo<GstVideoFormat>& info) {
+                           return std::string(gst_video_format_to_string(info.param));
+                         });
+
+TEST(Track, JsonLinesCarryTheIds) {
+  const std::string path = gst_test::scratch_dir("track_json") + "/tracked.jsonl";
+  {
+    TrackHarness h("retinanettrack min-hits=1 ! retinanetjson location=" + path);
+    for (int f = 0; f < 3; ++f) h.push({detection(50 + 4.f * f, 50, 30), detection(200, 100, 40, "circle")});
+  }
+  std::ifstream in(path);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json frame = nlohmann::json::parse(line);
+    ASSERT_EQ(frame["detections"].size(), 2u);
+    EXPECT_EQ(frame["detections"][0]["object_id"], 1);
+    EXPECT_EQ(frame["detections"][1]["object_id"], 2);
+    ++lines;
+  }
+  EXPECT_EQ(lines, 3);
+}
+
+TEST(Track, PropertiesHaveTheirDefaultsAndTakeEffect) {
+  GstElement* track = gst_element_factory_make("retinanettrack", nullptr);
+  ASSERT_NE(track, nullptr);
+  guint min_hits = 0, max_age = 0;
+  gdouble high = 0, low = 0, iou_threshold = 0;
+  g_object_get(track, "min-hits", &min_hits, "max-age", &max_age, "high-threshold", &high, "low-threshold", &low,
+               "iou-threshold", &iou_threshold, nullptr);
+  EXPECT_EQ(min_hits, 2u);
+  EXPECT_EQ(max_age, 30u);
+  EXPECT_DOUBLE_EQ(high, 0.5);
+  EXPECT_DOUBLE_EQ(low, 0.1);
+  EXPECT_DOUBLE_EQ(iou_threshold, 0.2);
+  gst_object_unref(track);
+
+  // min-hits=3: a newcomer (after the first frame) is shown with an id on its third detection.
+  TrackHarness h("retinanettrack min-hits=3");
+  h.push({});
+  EXPECT_EQ(h.push({detection(50, 50, 30)})[0].object_id, -1);
+  EXPECT_EQ(h.push({detection(52, 50, 30)})[0].object_id, -1);
+  EXPECT_EQ(h.push({detection(54, 50, 30)})[0].object_id, 1);
+}
+
+}  // namespace
