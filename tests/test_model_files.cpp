@@ -4,8 +4,10 @@
 #include <torch/cuda.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
+#include <tuple>
 
 #include "model/inference/detector.h"
 #include "common/model_error.h"
@@ -131,6 +133,83 @@ TEST_F(ModelFiles, RefusesMalformedMetadata) {
   meta = *metadata_;
   meta["labels"] = "[\"a\", \"b\"]";
   expect_refused(options_for(write("labels.safetensors", *tensors_, meta)), "labels has 2 names for num_classes 4");
+}
+
+// Metadata that parses but makes no sense: refused at load with one line naming the field and its range (each of
+// these loaded before and ran with exit 0 and wrong output, or failed on every frame, or was undefined behaviour).
+TEST_F(ModelFiles, RefusesMetadataOutsideItsRange) {
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"num_classes", "4294967300", "metadata 'num_classes' must be an integer in [1, 100000], got 4294967300"},
+      {"num_classes", "4.9", "metadata 'num_classes' must be an integer in [1, 100000], got 4.9"},
+      {"num_classes", "1e10", "metadata 'num_classes' must be an integer in [1, 100000]"},
+      {"num_classes", "1000000", "metadata 'num_classes' must be an integer in [1, 100000], got 1000000"},
+      {"min_size", "100000", "metadata 'min_size' must be an integer in [1, 4096], got 100000"},
+      {"max_size", "2147483647", "metadata 'max_size' must be an integer in [1, 4096]"},
+      {"max_size", "0", "metadata 'max_size' must be an integer in [1, 4096]"},
+      {"detections_per_img", "-3", "metadata 'detections_per_img' must be an integer in [1, 100000]"},
+      {"topk_candidates", "\"10\"", "metadata 'topk_candidates' must be an integer"},
+      {"score_thresh", "-0.1", "metadata 'score_thresh' must be a number in [0, 1], got -0.1"},
+      {"score_thresh", "1e39", "metadata 'score_thresh' must be a number in [0, 1], got 1e39"},
+      {"nms_thresh", "-1", "metadata 'nms_thresh' must be a number in [0, 1]"},
+      {"image_std", "[0.2, 0, 0.2]", "metadata 'image_std' must be a number in [1e-06, 1000000]"},
+      {"image_std", "[0.2, 1e-40, 0.2]", "metadata 'image_std' must be a number in [1e-06, 1000000]"},
+      {"image_std", "[0.2, 0.2]", "metadata 'image_std' must be 3 numbers"},
+      {"image_mean", "[0.4, 1e300, 0.4]", "metadata 'image_mean' must be a number in [-1000, 1000]"},
+      {"aspect_ratios", "[0.5, 0, 2]", "metadata 'aspect_ratios' must be a number above 0 and in [0, 1000]"},
+      {"aspect_ratios", "[-1]", "metadata 'aspect_ratios' must be a number above 0"},
+      {"aspect_ratios", "[]", "metadata 'aspect_ratios' must be a non-empty list of numbers"},
+      {"anchor_sizes", "[[32], [64], [0], [256], [512]]", "metadata 'anchor_sizes' must be a number above 0"},
+      {"anchor_sizes", "[[-32], [64], [128], [256], [512]]", "metadata 'anchor_sizes' must be a number above 0"},
+      {"anchor_sizes", "[[], [], [], [], []]", "metadata 'anchor_sizes' must be 5 non-empty lists"},
+      {"anchor_sizes", "[[32], [64]]", "metadata 'anchor_sizes' must be 5 lists"},
+      {"labels", "[1, 2, 3, 4]", "metadata 'labels' must be a list of names"},
+  };
+  for (const auto& [key, value, fragment] : cases) {
+    SCOPED_TRACE(key + " = " + value);
+    auto meta = *metadata_;
+    meta[key] = value;
+    try {
+      ModelConfig::from_metadata(meta);
+      ADD_FAILURE() << "accepted";
+    } catch (const ModelError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(fragment), std::string::npos) << "message: " << what << "\nexpected: " << fragment;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
+    }
+  }
+}
+
+// The predictors' shapes are compared with the metadata before the network is built: 20000 classes would first
+// allocate and initialise a 1.7 GB class predictor that the file's [36, 256, 3, 3] tensor cannot fill.
+TEST_F(ModelFiles, RefusesTooManyClassesBeforeBuildingTheNetwork) {
+  auto meta = *metadata_;
+  meta["num_classes"] = "20000";
+  meta.erase("labels");
+  expect_refused(options_for(write("classes.safetensors", *tensors_, meta)),
+                 "tensor 'head.classification_head.cls_logits.weight' has shape [36, 256, 3, 3], expected "
+                 "[180000, 256, 3, 3] (metadata 'num_classes' 20000, 9 anchors per location");
+}
+
+TEST_F(ModelFiles, RefusesNonFiniteWeightsAndNonPositiveVariances) {
+  const std::vector<std::tuple<std::string, float, std::string>> cases = {
+      {"backbone.body.layer1.0.conv1.weight", NAN, "holds NaN or infinite values"},
+      {"head.regression_head.bbox_reg.bias", INFINITY, "holds NaN or infinite values"},
+      {"backbone.body.bn1.running_var", 0.0f, "has a batch-norm variance of 0 or below"},
+      {"backbone.body.layer2.0.bn2.running_var", -1.0f, "has a batch-norm variance of 0 or below"},
+  };
+  for (const auto& [name, value, fragment] : cases) {
+    SCOPED_TRACE(name);
+    Tensors tensors;
+    for (const auto& [n, t] : *tensors_) tensors.emplace_back(n, n == name ? t.clone() : t);
+    bool found = false;
+    for (auto& [n, t] : tensors)
+      if (n == name) {
+        t.view(-1)[t.numel() / 2] = value;
+        found = true;
+      }
+    ASSERT_TRUE(found);
+    expect_refused(options_for(write("values.safetensors", tensors, *metadata_)), "tensor '" + name + "' " + fragment);
+  }
 }
 
 TEST_F(ModelFiles, RefusesBadDeviceAndThresholds) {

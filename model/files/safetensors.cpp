@@ -78,13 +78,13 @@ uint64_t read_le64(const uint8_t* p) {
   return v;
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
+}  // namespace
+
+std::string shape_text(torch::IntArrayRef shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
-
-}  // namespace
 
 namespace {
 

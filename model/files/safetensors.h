@@ -23,6 +23,9 @@ TensorFile read_safetensors(const std::string& path);
 // The same from bytes in memory (an embedded model); `name` stands for the file in messages.
 TensorFile read_safetensors(const uint8_t* data, size_t size, const std::string& name);
 
+// A shape as messages show it: "[256, 64, 3, 3]".
+std::string shape_text(torch::IntArrayRef shape);
+
 // Writes float32 tensors (others are converted) in name order; throws ModelError when the file cannot be written.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata);

@@ -3,21 +3,17 @@
 #include <map>
 
 #include "common/model_error.h"
+#include "model/files/safetensors.h"
 
 namespace retinanet {
 
 namespace {
 
-bool is_batch_count(const std::string& name) {
-  const std::string suffix = "num_batches_tracked";
+bool ends_with(const std::string& name, const std::string& suffix) {
   return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string shape_text(torch::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+bool is_batch_count(const std::string& name) { return ends_with(name, "num_batches_tracked"); }
 
 }  // namespace
 
@@ -72,6 +68,16 @@ void RetinaNetImpl::load_tensors(const std::vector<std::pair<std::string, torch:
   for (const auto& e : expected) known[e.first] = true;
   for (const auto& [name, t] : tensors)
     if (!known.count(name)) throw fail("unexpected tensor '" + name + "'");
+  // Values that parse but make no sense: NaN or infinite weights give NaN scores (or none), a batch-norm variance of
+  // 0 or below an infinite or NaN scale once folded.
+  for (const auto& [name, t] : tensors) {
+    if (is_batch_count(name)) continue;
+    if (!torch::isfinite(t).all().item<bool>())
+      throw ModelError(source + ": tensor '" + name + "' holds NaN or infinite values");
+    if (ends_with(name, ".running_var") && (t <= 0).any().item<bool>())
+      throw ModelError(source + ": tensor '" + name + "' has a batch-norm variance of 0 or below (" +
+                       std::to_string(t.min().item<float>()) + "); variances must be positive");
+  }
 
   torch::NoGradGuard no_grad;
   for (auto& [name, target] : expected) {
