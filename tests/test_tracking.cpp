@@ -309,3 +309,16 @@ TEST(Tracker, ResetStartsIdsAgain) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].id, 1u);
 }
+
+TEST(Tracker, ADuplicateOfAnotherClassGetsNoTrack) {
+  rt::Tracker tracker;
+  // Per-class NMS: the same object as a square (0.9) and a circle (0.7), frame after frame.
+  for (int f = 0; f < 10; ++f) {
+    const rt::Box b = box_at(50 + 3.f * f, 50, 30, 30), twin = box_at(51 + 3.f * f, 50, 30, 29);
+    const auto out = tracker.update({obs(twin, 0.7f, "circle"), obs(b, 0.9f, "square")});
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].id, 1u);
+    EXPECT_EQ(out[0].observation, 1);
+  }
+  EXPECT_EQ(tracker.track_count(), 1u);
+}

@@ -58,6 +58,22 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
   std::vector<int> track_of(n_obs, -1);    // observation -> track index
   std::vector<char> track_taken(tracks_.size(), 0);
 
+  // Duplicates: an observation overlapping a more confident one at duplicate_iou or more sits out.
+  std::vector<char> duplicate(n_obs, 0);
+  {
+    std::vector<int> order(n_obs);
+    for (int o = 0; o < n_obs; ++o) order[o] = o;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return effective_score(observations[a]) > effective_score(observations[b]);
+    });
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (duplicate[order[i]]) continue;
+      for (size_t j = i + 1; j < order.size(); ++j)
+        if (!duplicate[order[j]] && iou(observations[order[i]].box, observations[order[j]].box) >= settings_.duplicate_iou)
+          duplicate[order[j]] = 1;
+    }
+  }
+
   // One association stage: the still-free tracks that `track_ok` admits with the still-free observations that
   // `obs_ok` admits, cost `cost` (above `limit`: never paired).
   auto stage = [&](const std::function<bool(const Track&)>& track_ok, const std::function<bool(int)>& obs_ok,
@@ -78,10 +94,12 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     }
   };
   const auto iou_cost = [](const Track& t, const Observation& o) { return 1.0 - iou(t.filter.box(), o.box); };
-  const auto high = [&](int o) { return effective_score(observations[o]) >= settings_.high_threshold; };
+  const auto high = [&](int o) {
+    return !duplicate[o] && effective_score(observations[o]) >= settings_.high_threshold;
+  };
   const auto low = [&](int o) {
     const float s = effective_score(observations[o]);
-    return s >= settings_.low_threshold && s < settings_.high_threshold;
+    return !duplicate[o] && s >= settings_.low_threshold && s < settings_.high_threshold;
   };
   const auto confirmed = [](const Track& t) { return t.state != State::kTentative; };
   const auto tracked = [](const Track& t) { return t.state == State::kTracked; };
@@ -117,7 +135,7 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
       continue;
     }
     const Observation& obs = observations[o];
-    if (effective_score(obs) < std::max(settings_.new_track_threshold, settings_.high_threshold)) continue;
+    if (duplicate[o] || effective_score(obs) < std::max(settings_.new_track_threshold, settings_.high_threshold)) continue;
     Track track{BoxKalman(obs.box, settings_.kalman)};
     track.label_id = obs.label_id;
     track.label = obs.label;

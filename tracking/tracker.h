@@ -3,6 +3,10 @@
 // retinanettrack feeds it one call per frame: update() with the frame's fresh detections, or predict() on a
 // frame that has none (the detector skipped it), which moves every track on by one frame.
 //
+// Detectors with per-class NMS (torchvision's RetinaNet among them) often report one object twice, as two
+// classes; of detections overlapping at IoU >= duplicate_iou only the most confident takes part (the others
+// keep no id), so that two tracks do not take turns on one object.
+//
 // Association on a frame with detections, each stage an optimal assignment (tracking/assignment.h) on what the
 // stages before it left:
 //   1. confident detections (score >= high_threshold) with the confirmed tracks, lost ones included, by IoU with
@@ -40,6 +44,7 @@ struct TrackerSettings {
   float low_iou_threshold = 0.5f;        // stage 2: ByteTrack's 0.5 distance
   float tentative_iou_threshold = 0.3f;  // stage 3: ByteTrack's 0.7 distance
   bool motion_gate = true;               // stage 4
+  float duplicate_iou = 0.7f;            // class-agnostic duplicates (above 1: none)
   unsigned min_hits = 2;                 // detections that confirm a track (1: at once)
   unsigned max_age = 30;                 // frames a confirmed track survives without a detection
   KalmanSettings kalman;
