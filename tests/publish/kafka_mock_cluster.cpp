@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   }
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "log_level", "0", error, sizeof error);  // the host handle's own chatter: none
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
   if (!rk) {
     std::fprintf(stderr, "kafka-mock-cluster: %s\n", error);
