@@ -13,7 +13,10 @@
  * assignment, then the low-score ones (down to #GstRetinanetTrack:low-threshold) to the tracks still unmatched,
  * then the rest by the filter's motion gate. A new object gets its id on its #GstRetinanetTrack:min-hits -th
  * detection; a track that no detection continues is dropped after #GstRetinanetTrack:max-age frames. A class
- * change does not change the id.
+ * change does not change the id. A confirmed track that the detector misses on up to
+ * #GstRetinanetTrack:coast-misses inferred frames in a row is still shown, at its predicted box, marked
+ * predicted. Detections that overlap a more confident one at IoU 0.7 or more (one object reported as two classes
+ * by a detector with per-class NMS) take no track.
  *
  * On frames without fresh detections (retinanetdetect's `interval` or `mode=async` frames, whose carried metas
  * are marked stale, or frames without metas from a producer that infers every Nth frame) the carried metas are
@@ -44,6 +47,7 @@ enum
   PROP_IOU_THRESHOLD,
   PROP_MIN_HITS,
   PROP_MAX_AGE,
+  PROP_COAST_MISSES,
 };
 
 /* ByteTrack's defaults (track_thresh 0.5, det_thresh 0.6, match_thresh 0.8 as a distance, i.e. IoU 0.2). */
@@ -53,6 +57,7 @@ enum
 #define DEFAULT_PROP_IOU_THRESHOLD 0.2
 #define DEFAULT_PROP_MIN_HITS 2
 #define DEFAULT_PROP_MAX_AGE 30
+#define DEFAULT_PROP_COAST_MISSES 1
 
 /* Any raw video, in any memory: only metadata and the caps' size are used. */
 #define TRACK_CAPS "video/x-raw(ANY)"
@@ -129,6 +134,11 @@ gst_retinanet_track_class_init (GstRetinanetTrackClass * klass)
           "Frames a track survives without a detection (hidden, missed, or between inferences: keep it above the "
           "detector's interval) before it is dropped. Changeable while playing", 1, G_MAXINT,
           DEFAULT_PROP_MAX_AGE, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_COAST_MISSES,
+      g_param_spec_uint ("coast-misses", "Coast misses",
+          "Inferred frames in a row a confirmed track may miss and still be shown at its predicted box (marked "
+          "predicted): bridges a detector's flicker without boxes lingering (0: only detected objects are "
+          "shown). Changeable while playing", 0, G_MAXINT, DEFAULT_PROP_COAST_MISSES, LIVE_PARAM_FLAGS));
 
   gst_element_class_set_static_metadata (element_class,
       "RetinaNet object tracker", "Filter/Analyzer/Video",
@@ -156,6 +166,7 @@ gst_retinanet_track_init (GstRetinanetTrack * self)
   self->iou_threshold = DEFAULT_PROP_IOU_THRESHOLD;
   self->min_hits = DEFAULT_PROP_MIN_HITS;
   self->max_age = DEFAULT_PROP_MAX_AGE;
+  self->coast_misses = DEFAULT_PROP_COAST_MISSES;
   gst_video_info_init (&self->info);
   self->caps = NULL;
   self->impl = NULL;
@@ -201,6 +212,9 @@ gst_retinanet_track_set_property (GObject * object, guint prop_id, const GValue 
     case PROP_MAX_AGE:
       self->max_age = g_value_get_uint (value);
       break;
+    case PROP_COAST_MISSES:
+      self->coast_misses = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -232,6 +246,9 @@ gst_retinanet_track_get_property (GObject * object, guint prop_id, GValue * valu
       break;
     case PROP_MAX_AGE:
       g_value_set_uint (value, self->max_age);
+      break;
+    case PROP_COAST_MISSES:
+      g_value_set_uint (value, self->coast_misses);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -313,6 +330,7 @@ gst_retinanet_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   settings.iou_threshold = static_cast<float> (self->iou_threshold);
   settings.min_hits = self->min_hits;
   settings.max_age = self->max_age;
+  settings.coast_misses = self->coast_misses;
   GST_OBJECT_UNLOCK (self);
 
   try {

@@ -23,6 +23,7 @@ struct _GstRetinanetTrack
   gdouble iou_threshold;
   guint min_hits;
   guint max_age;
+  guint coast_misses;
 
   /* streaming state */
   GstVideoInfo info;            /* the negotiated frame size */

@@ -72,14 +72,20 @@ void RegionTracker::process(GstBuffer* buffer, int width, int height, const trac
 
   if (!observations.empty()) {
     cadence_.fresh();
-    for (const tracking::TrackedObject& t : tracker_.update(observations))
-      set_object_id (observed[t.observation], static_cast<int>(t.id), false);
+    std::vector<tracking::TrackedObject> coasting;
+    for (tracking::TrackedObject& t : tracker_.update(observations)) {
+      if (t.observation >= 0)
+        set_object_id (observed[t.observation], static_cast<int>(t.id), false);
+      else
+        coasting.push_back(std::move(t));
+    }
+    attach_predictions(buffer, coasting, width, height, static_cast<gint>(metas.size()));
     return;
   }
   const bool skipped = !regions.empty() ? (cadence_.carried(), true)
                                         : cadence_.empty() == tracking::Cadence::Frame::kSkipped;
   if (!skipped) {
-    tracker_.update({});
+    attach_predictions(buffer, tracker_.update({}), width, height, 0);
     return;
   }
   // Carried or predicted metas of an earlier frame are replaced by the tracks' predictions for this one.

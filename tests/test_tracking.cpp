@@ -224,6 +224,7 @@ TEST(Tracker, ConfirmsAfterMinHitsAndDropsAfterMaxAge) {
   rt::TrackerSettings settings;
   settings.min_hits = 3;
   settings.max_age = 5;
+  settings.coast_misses = 0;
   rt::Tracker tracker(settings);
   EXPECT_TRUE(tracker.update({}).empty());  // the first frame is empty: later tracks wait for min_hits
   EXPECT_TRUE(tracker.update({obs(box_at(50, 50, 20, 20))}).empty());
@@ -321,4 +322,23 @@ TEST(Tracker, ADuplicateOfAnotherClassGetsNoTrack) {
     EXPECT_EQ(out[0].observation, 1);
   }
   EXPECT_EQ(tracker.track_count(), 1u);
+}
+
+TEST(Tracker, CoastsOverAShortMissAtThePredictedBox) {
+  rt::Tracker tracker;  // coast_misses 1
+  for (int f = 0; f < 10; ++f) tracker.update({obs(box_at(50 + 4.f * f, 50, 30, 30))});
+  auto out = tracker.update({});  // missed once: shown where it should be now, predicted
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].predicted);
+  EXPECT_EQ(out[0].observation, -1);
+  EXPECT_NEAR(out[0].box.cx(), 50 + 4 * 10, 1.0);
+  out = tracker.predict();  // a frame without inference after it: still shown
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NEAR(out[0].box.cx(), 50 + 4 * 11, 1.0);
+  EXPECT_TRUE(tracker.update({}).empty());  // missed twice: no longer shown, still alive
+  EXPECT_EQ(tracker.track_count(), 1u);
+  out = tracker.update({obs(box_at(50 + 4.f * 13, 50, 30, 30))});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].id, 1u);
+  EXPECT_FALSE(out[0].predicted);
 }

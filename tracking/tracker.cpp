@@ -34,6 +34,7 @@ void Tracker::absorb(Track& track, const Observation& o) {
   track.label = o.label;
   track.score = effective_score(o);
   track.frames_since_detection = 0;
+  track.misses = 0;
   ++track.hits;
   if (track.id == 0 && track.hits >= std::max(1u, settings_.min_hits)) track.id = next_id_++;
   if (track.id != 0) track.state = State::kTracked;
@@ -124,18 +125,34 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     if (!track_taken[t]) {
       if (track.state == State::kTentative) continue;
       track.state = State::kLost;
+      ++track.misses;
       if (track.frames_since_detection > settings_.max_age) continue;
     }
     new_index[t] = static_cast<int>(kept.size());
     kept.push_back(std::move(track));
   }
+  // A detection that mostly covers one already continuing a confirmed track is a second report of that object
+  // (a part of it, a neighbouring anchor), not a newcomer.
+  const auto explained = [&](const Observation& obs) {
+    for (int m = 0; m < n_obs; ++m)
+      if (track_of[m] >= 0 && tracks_[track_of[m]].state != State::kTentative &&
+          iou(observations[m].box, obs.box) >= settings_.birth_iou)
+        return true;
+    return false;
+  };
+  std::vector<char> may_start(n_obs, 0);
+  for (int o = 0; o < n_obs; ++o)
+    may_start[o] = track_of[o] < 0 && !duplicate[o] &&
+                   effective_score(observations[o]) >= std::max(settings_.new_track_threshold,
+                                                                settings_.high_threshold) &&
+                   !explained(observations[o]);
   for (int o = 0; o < n_obs; ++o) {
     if (track_of[o] >= 0) {
       track_of[o] = new_index[track_of[o]];
       continue;
     }
     const Observation& obs = observations[o];
-    if (duplicate[o] || effective_score(obs) < std::max(settings_.new_track_threshold, settings_.high_threshold)) continue;
+    if (!may_start[o]) continue;
     Track track{BoxKalman(obs.box, settings_.kalman)};
     track.label_id = obs.label_id;
     track.label = obs.label;
@@ -160,6 +177,11 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     v.box = observations[o].box;
     out.push_back(std::move(v));
   }
+  const size_t matched = out.size();
+  for (const Track& t : tracks_)
+    if (t.state == State::kLost && t.misses <= settings_.coast_misses) out.push_back(view(t, true, -1));
+  std::sort(out.begin() + matched, out.end(),
+            [](const TrackedObject& a, const TrackedObject& b) { return a.id < b.id; });
   return out;
 }
 
@@ -170,7 +192,8 @@ std::vector<TrackedObject> Tracker::predict() {
                 tracks_.end());
   std::vector<TrackedObject> out;
   for (const Track& t : tracks_)
-    if (t.state == State::kTracked) out.push_back(view(t, true, -1));
+    if (t.state == State::kTracked || (t.state == State::kLost && t.misses <= settings_.coast_misses))
+      out.push_back(view(t, true, -1));
   std::sort(out.begin(), out.end(), [](const TrackedObject& a, const TrackedObject& b) { return a.id < b.id; });
   return out;
 }

@@ -10,7 +10,8 @@
 // Association on a frame with detections, each stage an optimal assignment (tracking/assignment.h) on what the
 // stages before it left:
 //   1. confident detections (score >= high_threshold) with the confirmed tracks, lost ones included, by IoU with
-//      the tracks' predicted boxes (IoU >= iou_threshold);
+//      the tracks' predicted boxes (IoU >= iou_threshold; all in one assignment, as ByteTrack does: a cascade
+//      that serves the tracks seen last first, as DeepSORT's, lets them take a reappearing object's detection);
 //   2. the low-score detections (low_threshold <= score < high_threshold) with the confirmed tracks still
 //      unmatched that were matched on the last frame with detections (IoU >= low_iou_threshold): an object that
 //      the detector sees less surely (partly hidden, blurred) keeps its track instead of breaking it;
@@ -18,7 +19,8 @@
 //   4. what is left by the Kalman filter's gate (squared Mahalanobis distance of centre and height below the 95%
 //      chi-square quantile): objects that moved further than their size since the last detections (a fast object,
 //      a detector run every Nth frame) or turned while hidden.
-// A confident detection left over (score >= new_track_threshold) starts a tentative track; a tentative track is
+// A confident detection left over (score >= new_track_threshold) that does not overlap a detection continuing
+// a confirmed track at IoU >= birth_iou (a second report of that object) starts a tentative track; a tentative track is
 // confirmed, and only then given an id, on its min_hits-th detection (tracks born on the first frame are
 // confirmed at once, as ByteTrack does); a tentative track that misses a frame with detections is dropped. A
 // confirmed track that misses is lost and dropped after max_age frames without a detection. Ids count from 1 and
@@ -44,9 +46,13 @@ struct TrackerSettings {
   float low_iou_threshold = 0.5f;        // stage 2: ByteTrack's 0.5 distance
   float tentative_iou_threshold = 0.3f;  // stage 3: ByteTrack's 0.7 distance
   bool motion_gate = true;               // stage 4
-  float duplicate_iou = 0.7f;            // class-agnostic duplicates (above 1: none)
+  float duplicate_iou = 0.5f;            // class-agnostic duplicates (above 1: none)
+  float birth_iou = 0.5f;                // no new track from a detection this close to a continued one
   unsigned min_hits = 2;                 // detections that confirm a track (1: at once)
   unsigned max_age = 30;                 // frames a confirmed track survives without a detection
+  // Frames with detections a confirmed track may miss and still be shown, at its predicted box: bridges a
+  // detector's flicker (an object missed on one inference) without the box lingering long (0: never).
+  unsigned coast_misses = 1;
   KalmanSettings kalman;
 };
 
@@ -79,11 +85,12 @@ class Tracker {
   const TrackerSettings& settings() const { return settings_; }
 
   // A frame with fresh detections (possibly none): every track moves on one frame, then is associated. Returns
-  // the confirmed tracks matched on this frame, by increasing observation index.
+  // the confirmed tracks matched on this frame, by increasing observation index, then the confirmed ones that
+  // missed it but at most coast_misses frames with detections in a row (predicted, observation -1), by id.
   std::vector<TrackedObject> update(const std::vector<Observation>& observations);
 
-  // A frame without fresh detections: every track moves on one frame. Returns the confirmed tracks that were
-  // matched on the last frame with detections, with their predicted boxes, by increasing id.
+  // A frame without fresh detections: every track moves on one frame. Returns the confirmed tracks shown on the
+  // last frame with detections (matched, or coasting), with their predicted boxes, by increasing id.
   std::vector<TrackedObject> predict();
 
   // Forgets every track (a flush, a new stream); ids start again from 1.
@@ -103,6 +110,7 @@ class Tracker {
     std::string label;
     float score = 0;
     unsigned hits = 0;
+    unsigned misses = 0;  // frames with detections missed in a row
     uint64_t frames_since_detection = 0;
   };
 
