@@ -95,6 +95,9 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     }
   };
   const auto iou_cost = [](const Track& t, const Observation& o) { return 1.0 - iou(t.filter.box(), o.box); };
+  const auto fused_cost = [](const Track& t, const Observation& o) {
+    return 1.0 - iou(t.filter.box(), o.box) * (o.score < 0 ? 1.0 : o.score);
+  };
   const auto high = [&](int o) {
     return !duplicate[o] && effective_score(observations[o]) >= settings_.high_threshold;
   };
@@ -106,7 +109,7 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
   const auto tracked = [](const Track& t) { return t.state == State::kTracked; };
   const auto tentative = [](const Track& t) { return t.state == State::kTentative; };
 
-  stage(confirmed, high, iou_cost, 1.0 - settings_.iou_threshold);
+  stage(confirmed, high, fused_cost, 1.0 - settings_.iou_threshold);
   stage(tracked, low, iou_cost, 1.0 - settings_.low_iou_threshold);
   stage(tentative, high, iou_cost, 1.0 - settings_.tentative_iou_threshold);
   if (settings_.motion_gate)

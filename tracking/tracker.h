@@ -10,8 +10,9 @@
 // Association on a frame with detections, each stage an optimal assignment (tracking/assignment.h) on what the
 // stages before it left:
 //   1. confident detections (score >= high_threshold) with the confirmed tracks, lost ones included, by IoU with
-//      the tracks' predicted boxes (IoU >= iou_threshold; all in one assignment, as ByteTrack does: a cascade
-//      that serves the tracks seen last first, as DeepSORT's, lets them take a reappearing object's detection);
+//      the tracks' predicted boxes, the cost fused with the score as ByteTrack's `fuse_score` does (1 - IoU * score,
+//      at most 1 - iou_threshold); all in one assignment, as ByteTrack does (a cascade that serves the tracks
+//      seen last first, as DeepSORT's, lets them take a reappearing object's detection);
 //   2. the low-score detections (low_threshold <= score < high_threshold) with the confirmed tracks still
 //      unmatched that were matched on the last frame with detections (IoU >= low_iou_threshold): an object that
 //      the detector sees less surely (partly hidden, blurred) keeps its track instead of breaking it;
