@@ -30,6 +30,24 @@
  * The frame is mapped read-only and only metadata is added, so a frame shared with other branches (a tee) is
  * not copied: only the #GstBuffer is made writable, never its memory.
  *
+ * ## Live sources, many streams
+ *
+ * #GstRetinanetDetect:mode decides whether a frame waits for its own detections. `sync` (files, offline jobs):
+ * each inferred frame waits for its detections; QoS is honoured (a frame already late downstream is not inferred
+ * and carries the last detections, stale) and the latency query reports the detector's time per frame. `async`
+ * (live cameras): every frame is pushed on at once with the newest detections the detector has finished, marked
+ * stale with their `age` (frames since the inferred frame) and `inferred_pts` (that frame's pts); the detector
+ * works on the newest frame only, on its own thread, and frames it cannot get to are not inferred. No buffer is
+ * held back or reordered, and detections computed before a caps change or a flush are dropped. `auto` (the
+ * default) is `async` when upstream is live, `sync` otherwise.
+ *
+ * Elements of one process that name the same #GstRetinanetDetect:model-instance-id share one loaded model and
+ * one worker thread; the frames they hand over are run in batches of up to #GstRetinanetDetect:batch-size frames
+ * of one size (the first frame of a batch waits at most #GstRetinanetDetect:batch-timeout for the others). A
+ * batched frame's detections equal its unbatched ones. Elements naming one id with another model, device or size
+ * are refused with an error naming both. Whatever the instances, one forward pass runs at a time per device, so
+ * N elements never run more inference threads than the machine has cores.
+ *
  * With #GstRetinanetDetect:post-messages, an element message named `retinanet-detections` is posted on the bus
  * for every frame, with fields `frame` (guint64), `timestamp`, `running-time`, `stream-time` (GstClockTime),
  * `width`, `height` (int), `stale` (boolean) and `detections` (a #GstValueArray of the `detection` structures).
@@ -40,10 +58,17 @@
  *     retinanetdetect model=retinanet_coco.safetensors score-threshold=0.5 ! retinanetoverlay ! \
  *     videoconvert ! autovideosink
  * ]| Detects objects in a video file and shows them with their boxes.
+ * |[
+ * gst-launch-1.0 rtspsrc location=rtsp://cam1/stream ! decodebin ! videoconvert ! \
+ *     retinanetdetect model-instance-id=cams batch-size=4 ! retinanetoverlay ! videoconvert ! autovideosink \
+ *   rtspsrc location=rtsp://cam2/stream ! decodebin ! videoconvert ! \
+ *     retinanetdetect model-instance-id=cams batch-size=4 ! retinanetoverlay ! videoconvert ! autovideosink
+ * ]| Two live cameras at their own frame rate, one shared model, their frames batched.
  */
 
 #include "gst/gstretinanetdetect.h"
 
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <string>
@@ -52,9 +77,11 @@
 #include "gst/detection_meta.h"
 #include "gst/frame_view.h"
 #include "gst/stream_policy.h"
+#include "common/model_error.h"
 #include "model/files/model_source.h"
 #include "model/inference/detector.h"
 #include "model/inference/device.h"
+#include "model/serving/instance_registry.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_retinanet_detect_debug);
 #define GST_CAT_DEFAULT gst_retinanet_detect_debug
@@ -74,6 +101,10 @@ enum
   PROP_INTERVAL,
   PROP_CLASSES,
   PROP_POST_MESSAGES,
+  PROP_MODE,
+  PROP_MODEL_INSTANCE_ID,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT,
 };
 
 #define DEFAULT_PROP_MODEL NULL
@@ -88,6 +119,10 @@ enum
 #define DEFAULT_PROP_INTERVAL 1
 #define DEFAULT_PROP_CLASSES NULL
 #define DEFAULT_PROP_POST_MESSAGES FALSE
+#define DEFAULT_PROP_MODE GST_RETINANET_DETECT_MODE_AUTO
+#define DEFAULT_PROP_MODEL_INSTANCE_ID NULL
+#define DEFAULT_PROP_BATCH_SIZE 1
+#define DEFAULT_PROP_BATCH_TIMEOUT 0
 
 /* Name of the bus message posted per frame with post-messages=true. */
 #define DETECTIONS_MESSAGE "retinanet-detections"
@@ -103,16 +138,23 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_STATIC_CAPS (RETINANET_VIDEO_CAPS));
 
 /* What the streaming thread works with; the element only ever holds a pointer to it. The stream's decisions
- * (which frames are inferred, which classes are kept, when thresholds change) are the policy's. */
+ * (which frames are inferred, which classes are kept) are the policy's; the detector runs on an instance's
+ * worker, shared with other elements or the element's own. */
 struct RetinanetDetectState
 {
-  RetinanetDetectState (std::unique_ptr<retinanet::Detector> d, const retinanet::Thresholds & applied)
-    : detector (std::move (d)), policy (detector->config (), applied) {}
+  RetinanetDetectState (std::shared_ptr<retinanet::InferenceInstance> i, const retinanet::Thresholds & applied)
+    : instance (std::move (i)), stream (instance->open_stream ()), policy (instance->config (), applied) {}
 
-  std::unique_ptr<retinanet::Detector> detector;
+  std::shared_ptr<retinanet::InferenceInstance> instance;
+  std::unique_ptr<retinanet::InstanceStream> stream;  /* thread-safe: also cancelled from other threads */
   retinanet::gst::StreamPolicy policy;
   std::string model_path;                 /* as loaded, for messages */
   retinanet::PixelFormat format = retinanet::PixelFormat::kRGB;  /* chosen at set_info */
+  bool mode_known = false;                /* auto is resolved on the first buffer */
+  bool async = false;
+  guint64 generation = 0;                 /* caps and flushes: async answers of an older one are dropped */
+  double reported_ms = 0;                 /* the time per frame the last latency message announced */
+  guint64 warmed_up = 0;                  /* frames inferred in sync mode */
 };
 
 static void gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue * value,
@@ -123,9 +165,27 @@ static void gst_retinanet_detect_finalize (GObject * object);
 static gboolean gst_retinanet_detect_start (GstBaseTransform * trans);
 static gboolean gst_retinanet_detect_stop (GstBaseTransform * trans);
 static gboolean gst_retinanet_detect_sink_event (GstBaseTransform * trans, GstEvent * event);
+static gboolean gst_retinanet_detect_src_event (GstBaseTransform * trans, GstEvent * event);
+static gboolean gst_retinanet_detect_query (GstBaseTransform * trans, GstPadDirection direction, GstQuery * query);
+static GstStateChangeReturn gst_retinanet_detect_change_state (GstElement * element, GstStateChange transition);
 static gboolean gst_retinanet_detect_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVideoInfo * in_info,
     GstCaps * outcaps, GstVideoInfo * out_info);
 static GstFlowReturn gst_retinanet_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buffer);
+
+GType
+gst_retinanet_detect_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_RETINANET_DETECT_MODE_AUTO, "async when upstream is live, sync otherwise", "auto"},
+    {GST_RETINANET_DETECT_MODE_SYNC, "each inferred frame waits for its detections", "sync"},
+    {GST_RETINANET_DETECT_MODE_ASYNC, "frames never wait; they carry the newest finished detections", "async"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstRetinanetDetectMode", values));
+  return type;
+}
 
 #define gst_retinanet_detect_parent_class parent_class
 G_DEFINE_TYPE (GstRetinanetDetect, gst_retinanet_detect, GST_TYPE_VIDEO_FILTER);
@@ -206,6 +266,27 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
           "Changeable while playing",
           DEFAULT_PROP_POST_MESSAGES, LIVE_PARAM_FLAGS));
 
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode",
+          "sync: each inferred frame waits for its detections; async: frames never wait and carry the newest "
+          "finished detections (stale, with their age); auto: async when upstream is live. NULL or READY state only",
+          GST_TYPE_RETINANET_DETECT_MODE, DEFAULT_PROP_MODE, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MODEL_INSTANCE_ID,
+      g_param_spec_string ("model-instance-id", "Model instance id",
+          "Elements of one process with the same id share one loaded model and its worker, and their frames are "
+          "batched; empty: a model of the element's own. NULL or READY state only",
+          DEFAULT_PROP_MODEL_INSTANCE_ID, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint ("batch-size", "Batch size",
+          "Most frames of one size in one forward pass, gathered from the elements sharing the model instance "
+          "(the first element to load the instance sets it). NULL or READY state only", 1, 64,
+          DEFAULT_PROP_BATCH_SIZE, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint64 ("batch-timeout", "Batch timeout",
+          "Microseconds the first frame of a batch may wait for others to join it; 0: a batch takes the frames "
+          "already waiting. NULL or READY state only", 0, G_GUINT64_CONSTANT (10000000), DEFAULT_PROP_BATCH_TIMEOUT,
+          MODEL_PARAM_FLAGS));
+
   gst_element_class_set_static_metadata (element_class,
       "RetinaNet object detector", "Filter/Analyzer/Video",
       "Detects objects in video frames with a RetinaNet and attaches them as region-of-interest metadata "
@@ -217,11 +298,15 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
   trans_class->start = GST_DEBUG_FUNCPTR (gst_retinanet_detect_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_retinanet_detect_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_retinanet_detect_sink_event);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_retinanet_detect_src_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_retinanet_detect_query);
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_retinanet_detect_change_state);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_retinanet_detect_set_info);
   /* Our own transform_ip rather than GstVideoFilter's transform_frame_ip, which maps the frame for writing. */
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_retinanet_detect_transform_ip);
 
   GST_DEBUG_CATEGORY_INIT (gst_retinanet_detect_debug, "retinanetdetect", 0, "RetinaNet object detector");
+  gst_type_mark_as_plugin_api (GST_TYPE_RETINANET_DETECT_MODE, (GstPluginAPIFlags) 0);
 }
 
 static void
@@ -239,9 +324,17 @@ gst_retinanet_detect_init (GstRetinanetDetect * self)
   self->interval = DEFAULT_PROP_INTERVAL;
   self->classes = g_strdup (DEFAULT_PROP_CLASSES);
   self->post_messages = DEFAULT_PROP_POST_MESSAGES;
+  self->mode = DEFAULT_PROP_MODE;
+  self->model_instance_id = g_strdup (DEFAULT_PROP_MODEL_INSTANCE_ID);
+  self->batch_size = DEFAULT_PROP_BATCH_SIZE;
+  self->batch_timeout = DEFAULT_PROP_BATCH_TIMEOUT;
+  self->earliest_time = GST_CLOCK_TIME_NONE;
+  self->frame_ms = 0;
   self->state = NULL;
   /* Metadata only: the buffer goes on in place; its memory is read, never copied. */
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  /* GstBaseTransform's own QoS drops late buffers; here a late frame goes on, not inferred (see src_event). */
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
 }
 
 static void
@@ -254,6 +347,7 @@ gst_retinanet_detect_finalize (GObject * object)
   g_free (self->model);
   g_free (self->device);
   g_free (self->classes);
+  g_free (self->model_instance_id);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -287,6 +381,10 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
     case PROP_THREADS:
     case PROP_MIN_SIZE:
     case PROP_MAX_SIZE:
+    case PROP_MODE:
+    case PROP_MODEL_INSTANCE_ID:
+    case PROP_BATCH_SIZE:
+    case PROP_BATCH_TIMEOUT:
       if (!gst_retinanet_detect_model_settable (self, pspec))
         return;
       break;
@@ -350,6 +448,20 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
     case PROP_POST_MESSAGES:
       self->post_messages = g_value_get_boolean (value);
       break;
+    case PROP_MODE:
+      self->mode = (GstRetinanetDetectMode) g_value_get_enum (value);
+      break;
+    case PROP_MODEL_INSTANCE_ID:
+      g_free (self->model_instance_id);
+      self->model_instance_id = g_value_get_string (value) && *g_value_get_string (value) ?
+          g_value_dup_string (value) : NULL;
+      break;
+    case PROP_BATCH_SIZE:
+      self->batch_size = g_value_get_uint (value);
+      break;
+    case PROP_BATCH_TIMEOUT:
+      self->batch_timeout = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -400,6 +512,18 @@ gst_retinanet_detect_get_property (GObject * object, guint prop_id, GValue * val
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
       break;
+    case PROP_MODE:
+      g_value_set_enum (value, self->mode);
+      break;
+    case PROP_MODEL_INSTANCE_ID:
+      g_value_set_string (value, self->model_instance_id);
+      break;
+    case PROP_BATCH_SIZE:
+      g_value_set_uint (value, self->batch_size);
+      break;
+    case PROP_BATCH_TIMEOUT:
+      g_value_set_uint64 (value, self->batch_timeout);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -411,24 +535,26 @@ static gboolean
 gst_retinanet_detect_start (GstBaseTransform * trans)
 {
   GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
-  retinanet::DetectorOptions options;
+  retinanet::InstanceSettings settings;
+  retinanet::DetectorOptions & options = settings.detector;
   retinanet::Thresholds applied;
+  std::string instance_id;
 
   GST_OBJECT_LOCK (self);
   options.weights = self->model ? self->model : "";
   options.device = self->device;
   options.half = self->half;
   options.threads = self->threads;
-  options.score_threshold = self->score_threshold;
-  options.nms_threshold = self->nms_threshold;
   options.min_size = self->min_size;
   options.max_size = self->max_size;
+  settings.batch_size = static_cast<int> (self->batch_size);
+  settings.batch_timeout = std::chrono::microseconds (self->batch_timeout);
+  instance_id = self->model_instance_id ? self->model_instance_id : "";
+  self->earliest_time = GST_CLOCK_TIME_NONE;
+  self->frame_ms = 0;
   GST_OBJECT_UNLOCK (self);
-  /* The cap is left at the model's, so that the policy learns the model's own detections_per_img; the first
-   * inferred frame sets max-detections as the policy says (it depends on the classes filter). */
-  options.max_detections = 0;
-  applied.score = options.score_threshold;
-  applied.nms = options.nms_threshold;
+  /* Thresholds travel with each frame (elements sharing an instance keep their own); the instance keeps the model
+   * file's, from which the policy learns the model's own detections_per_img. */
 
   const std::string shown = retinanet::model_display_name (options.weights);
   try {
@@ -441,12 +567,32 @@ gst_retinanet_detect_start (GstBaseTransform * trans)
   }
 
   try {
-    auto state = std::make_unique<RetinanetDetectState> (std::make_unique<retinanet::Detector> (options), applied);
+    std::shared_ptr<retinanet::InferenceInstance> instance;
+    bool loaded = true;
+    if (instance_id.empty ()) {
+      instance = retinanet::InferenceInstance::create (settings);
+    } else {
+      retinanet::SharedInstance shared =
+          retinanet::acquire_shared_instance (instance_id, settings, GST_OBJECT_NAME (self));
+      instance = shared.instance;
+      loaded = shared.loaded;
+      const retinanet::InstanceSettings & used = instance->settings ();
+      if (!loaded && (used.batch_size != settings.batch_size || used.batch_timeout != settings.batch_timeout))
+        GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+            ("Model instance '%s' runs batches of %d frames with a timeout of %lld us, as %s set them; this "
+                "element's batch-size and batch-timeout are not used.", instance_id.c_str (), used.batch_size,
+                static_cast<long long> (used.batch_timeout.count ()), shared.owner.c_str ()), (NULL));
+    }
+    auto state = std::make_unique<RetinanetDetectState> (instance, applied);
     state->model_path = shown;
-    const retinanet::ModelConfig & config = state->detector->config ();
-    GST_INFO_OBJECT (self, "loaded %s (%s, %d classes) on %s, min-size %d, max-size %d, score %.3f, nms %.3f",
-        shown.c_str (), config.arch.c_str (), config.num_classes, state->detector->device ().c_str (),
-        config.min_size, config.max_size, config.score_thresh, config.nms_thresh);
+    const retinanet::ModelConfig & config = instance->config ();
+    if (loaded)
+      GST_INFO_OBJECT (self, "loaded %s (%s, %d classes) on %s, min-size %d, max-size %d, score %.3f, nms %.3f%s%s",
+          shown.c_str (), config.arch.c_str (), config.num_classes, instance->device ().c_str (),
+          config.min_size, config.max_size, config.score_thresh, config.nms_thresh,
+          instance_id.empty () ? "" : " as model instance ", instance_id.c_str ());
+    else
+      GST_INFO_OBJECT (self, "shares model instance '%s' (%s)", instance_id.c_str (), shown.c_str ());
     delete self->state;
     self->state = state.release ();
   } catch (const std::exception & e) {
@@ -467,9 +613,22 @@ gst_retinanet_detect_stop (GstBaseTransform * trans)
 {
   GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
 
+  /* The last element to let go of a shared instance frees it here (joining its worker). */
   delete self->state;
   self->state = NULL;
   return TRUE;
+}
+
+static GstStateChangeReturn
+gst_retinanet_detect_change_state (GstElement * element, GstStateChange transition)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (element);
+
+  /* A streaming thread waiting for its frame's detections (sync) returns at once instead of after the forward
+   * pass, so that the pads can be deactivated. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->state)
+    self->state->stream->cancel ();
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 
 static gboolean
@@ -477,10 +636,92 @@ gst_retinanet_detect_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
   GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
 
-  /* After a flush (a seek) the last detections belong to another place in the stream: infer afresh. */
-  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP && self->state)
-    self->state->policy.reset ();
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_START:
+      /* Not serialized: the streaming thread may be waiting for its frame's detections. */
+      if (self->state)
+        self->state->stream->cancel ();
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      /* After a flush (a seek) the last detections belong to another place in the stream: infer afresh. */
+      if (self->state) {
+        self->state->policy.reset ();
+        self->state->stream->clear ();
+        ++self->state->generation;
+      }
+      GST_OBJECT_LOCK (self);
+      self->earliest_time = GST_CLOCK_TIME_NONE;
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      break;
+  }
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+/* QoS as GstVideoDecoder reads it: a frame whose running time is before `earliest_time` will be late. */
+static gboolean
+gst_retinanet_detect_src_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_QOS) {
+    GstQOSType type;
+    gdouble proportion;
+    GstClockTimeDiff diff;
+    GstClockTime timestamp;
+
+    gst_event_parse_qos (event, &type, &proportion, &diff, &timestamp);
+    GST_OBJECT_LOCK (self);
+    if (GST_CLOCK_TIME_IS_VALID (timestamp))
+      self->earliest_time = diff > 0 ? timestamp + 2 * diff : timestamp + diff;
+    GST_OBJECT_UNLOCK (self);
+    GST_LOG_OBJECT (self, "QoS: proportion %.3f, diff %" G_GINT64_FORMAT ", earliest %" GST_TIME_FORMAT,
+        proportion, diff, GST_TIME_ARGS (self->earliest_time));
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
+}
+
+/* Whether upstream is live (auto mode), from a latency query of the peer. */
+static bool
+gst_retinanet_detect_upstream_live (GstRetinanetDetect * self)
+{
+  GstQuery *query = gst_query_new_latency ();
+  gboolean live = FALSE;
+  if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), query))
+    gst_query_parse_latency (query, &live, NULL, NULL);
+  gst_query_unref (query);
+  return live;
+}
+
+/* In sync mode each inferred frame waits for the detector: that time is the element's latency. */
+static gboolean
+gst_retinanet_detect_query (GstBaseTransform * trans, GstPadDirection direction, GstQuery * query)
+{
+  GstRetinanetDetect *self = GST_RETINANET_DETECT (trans);
+
+  if (!GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction, query))
+    return FALSE;
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency (query, &live, &min, &max);
+    GST_OBJECT_LOCK (self);
+    const GstRetinanetDetectMode mode = self->mode;
+    const double frame_ms = self->frame_ms;
+    GST_OBJECT_UNLOCK (self);
+    const bool async = mode == GST_RETINANET_DETECT_MODE_ASYNC || (mode == GST_RETINANET_DETECT_MODE_AUTO && live);
+    if (!async && frame_ms > 0) {
+      const GstClockTime ours = static_cast<GstClockTime> (frame_ms * GST_MSECOND);
+      min += ours;
+      if (GST_CLOCK_TIME_IS_VALID (max))
+        max += ours;
+      gst_query_set_latency (query, live, min, max);
+    }
+    GST_DEBUG_OBJECT (self, "latency: live %d, min %" GST_TIME_FORMAT " (%s, %.1f ms per frame)", live,
+        GST_TIME_ARGS (min), async ? "async: none added" : "sync", frame_ms);
+  }
+  return TRUE;
 }
 
 static gboolean
@@ -494,7 +735,12 @@ gst_retinanet_detect_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVid
     goto not_started;
   if (!retinanet::gst::pixel_format_for (GST_VIDEO_INFO_FORMAT (in_info), format))
     goto unsupported;
-  /* A new size is the policy's to notice (carried boxes are in the old frame's pixels). */
+  /* A new size is the policy's to notice (carried boxes are in the old frame's pixels); answers still coming for
+   * frames of the old caps are dropped. */
+  if (filter->in_info.finfo == NULL || !gst_video_info_is_equal (&filter->in_info, in_info)) {
+    self->state->stream->clear ();
+    ++self->state->generation;
+  }
   self->state->format = format;
   GST_DEBUG_OBJECT (self, "negotiated %s %dx%d", gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (in_info)),
       GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info));
@@ -534,18 +780,71 @@ gst_retinanet_detect_post_message (GstRetinanetDetect * self, GstBuffer * buffer
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
+/* The sync path's time per frame, smoothed; a change of a quarter or more is announced, so that the pipeline
+ * asks for the latency again. */
+static void
+gst_retinanet_detect_measured (GstRetinanetDetect * self, double ms)
+{
+  RetinanetDetectState & s = *self->state;
+  /* The first forward pass plans the network for the frame size (several times a normal one): not counted. */
+  if (s.warmed_up++ == 0)
+    return;
+  GST_OBJECT_LOCK (self);
+  self->frame_ms = self->frame_ms > 0 ? 0.8 * self->frame_ms + 0.2 * ms : ms;
+  const double now = self->frame_ms;
+  GST_OBJECT_UNLOCK (self);
+  if (s.reported_ms == 0 || now > 1.25 * s.reported_ms || now < 0.75 * s.reported_ms) {
+    s.reported_ms = now;
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+  }
+}
+
+/* The frame handed to the instance in async mode: mapped (with a reference on the buffer) until the worker has
+ * read it; downstream elements that write to the buffer get a copy of its memory meanwhile. */
+static std::shared_ptr<const void>
+gst_retinanet_detect_hold_frame (GstVideoInfo * info, GstBuffer * buffer, retinanet::PixelFormat format,
+    retinanet::ImageView & view)
+{
+  auto *held = new GstVideoFrame;
+  if (!gst_video_frame_map (held, info, buffer, GST_MAP_READ)) {
+    delete held;
+    return nullptr;
+  }
+  view = retinanet::gst::image_view (*held, format);
+  return std::shared_ptr<const void> (held, [](const void *p) {
+        auto *frame = static_cast<GstVideoFrame *> (const_cast<void *> (p));
+        gst_video_frame_unmap (frame);
+        delete frame;
+      });
+}
+
 static GstFlowReturn
 gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
 {
   RetinanetDetectState & s = *self->state;
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   const int width = GST_VIDEO_FRAME_WIDTH (frame), height = GST_VIDEO_FRAME_HEIGHT (frame);
+  const GstClockTime pts = GST_BUFFER_PTS (frame->buffer);
+  const GstClockTime running_time = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts);
   retinanet::gst::StreamSettings settings;
+
+  if (G_UNLIKELY (!s.mode_known)) {
+    GST_OBJECT_LOCK (self);
+    const GstRetinanetDetectMode mode = self->mode;
+    GST_OBJECT_UNLOCK (self);
+    s.async = mode == GST_RETINANET_DETECT_MODE_ASYNC ||
+        (mode == GST_RETINANET_DETECT_MODE_AUTO && gst_retinanet_detect_upstream_live (self));
+    s.mode_known = true;
+    GST_INFO_OBJECT (self, "mode %s", s.async ? "async" : "sync");
+  }
 
   GST_OBJECT_LOCK (self);
   settings.interval = self->interval;
   settings.thresholds.score = self->score_threshold;
   settings.thresholds.nms = self->nms_threshold;
   settings.thresholds.max_detections = self->max_detections;
+  settings.late = !s.async && GST_CLOCK_TIME_IS_VALID (self->earliest_time) &&
+      GST_CLOCK_TIME_IS_VALID (running_time) && running_time < self->earliest_time;
   const bool post = self->post_messages;
   /* Copied only when it changed: no allocation per frame. */
   const gchar *classes_now = self->classes ? self->classes : "";
@@ -560,22 +859,66 @@ gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
         GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
             ("Class '%s' in the 'classes' property is not a label of model '%s'; it matches nothing.",
                 token.c_str (), s.model_path.c_str ()), (NULL));
-    const retinanet::gst::FramePlan plan = s.policy.plan (settings, width, height);
-    if (plan.infer) {
-      if (plan.update_thresholds) {
-        s.detector->set_thresholds (plan.detector.score, plan.detector.nms,
-            plan.detector.max_detections);
-        GST_DEBUG_OBJECT (self, "thresholds now score %.3f, nms %.3f, max-detections %d (-1, 0: the model's)",
-            plan.detector.score, plan.detector.nms, plan.detector.max_detections);
+    const int64_t pts_or_none = GST_CLOCK_TIME_IS_VALID (pts) ? static_cast<int64_t> (pts) : -1;
+    const retinanet::gst::FramePlan plan = s.policy.plan (settings, width, height, pts_or_none);
+    retinanet::FrameRequest request;
+    request.thresholds = plan.detector;
+    request.frame = plan.frame;
+    request.pts = pts_or_none;
+    request.generation = s.generation;
+
+    bool fresh = false;
+    if (!s.async) {
+      if (plan.infer) {
+        request.image = retinanet::gst::image_view (*frame, s.format);
+        const auto started = std::chrono::steady_clock::now ();
+        retinanet::FrameResult result = s.stream->run (std::move (request));
+        gst_retinanet_detect_measured (self,
+            std::chrono::duration<double, std::milli> (std::chrono::steady_clock::now () - started).count ());
+        s.policy.inferred (std::move (result.detections));
+        fresh = true;
+      } else if (settings.late) {
+        GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT " is late downstream: not inferred", (guint64) plan.frame);
       }
-      s.policy.inferred (s.detector->detect (retinanet::gst::image_view (*frame, s.format)));
+    } else {
+      /* The newest finished answer of this stream, unless it belongs to caps or a place left since. */
+      std::optional<retinanet::FrameResult> newest = s.stream->newest ();
+      if (newest && newest->generation == s.generation &&
+          (!s.policy.has_answer () || newest->frame != s.policy.answer_frame ())) {
+        if (!newest->error.empty ())
+          throw retinanet::ModelError (newest->error);
+        s.policy.arrived (std::move (newest->detections), newest->frame, newest->pts);
+      }
     }
+
     const std::vector<retinanet::Detection> kept = s.policy.detections ();
-    GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %zu detections%s", (guint64) plan.frame, kept.size (),
-        plan.infer ? "" : " (carried)");
-    retinanet::gst::attach_detections (frame->buffer, kept, width, height, !plan.infer);
+    retinanet::gst::Provenance provenance;
+    provenance.stale = !fresh;
+    if (!fresh && s.policy.has_answer ()) {
+      provenance.age = static_cast<guint> (plan.frame - s.policy.answer_frame ());
+      provenance.inferred_pts = s.policy.answer_pts () >= 0 ? static_cast<GstClockTime> (s.policy.answer_pts ())
+          : GST_CLOCK_TIME_NONE;
+    }
+    GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %zu detections%s (age %u)", (guint64) plan.frame,
+        kept.size (), fresh ? "" : ", carried", provenance.age);
+    retinanet::gst::attach_detections (frame->buffer, kept, width, height, provenance);
     if (post)
-      gst_retinanet_detect_post_message (self, frame->buffer, plan.frame, width, height, kept, !plan.infer);
+      gst_retinanet_detect_post_message (self, frame->buffer, plan.frame, width, height, kept, provenance.stale);
+
+    /* Async: handed over after the metadata is attached (the hold makes the buffer shared). */
+    if (s.async && plan.infer) {
+      GstVideoFilter *filter = GST_VIDEO_FILTER (self);
+      std::shared_ptr<const void> hold = gst_retinanet_detect_hold_frame (&filter->in_info, frame->buffer,
+          s.format, request.image);
+      if (hold) {
+        request.hold = std::move (hold);
+        s.stream->submit_latest (std::move (request));
+        s.policy.submitted ();
+      }
+    }
+  } catch (const retinanet::StreamCancelled &) {
+    GST_DEBUG_OBJECT (self, "flushing: frame not inferred");
+    return GST_FLOW_FLUSHING;
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("Detection failed on a %dx%d %s frame with model '%s': %s", width, height,

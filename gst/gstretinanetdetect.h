@@ -8,6 +8,17 @@
 
 G_BEGIN_DECLS
 
+/* How a frame meets its detections: see the element's documentation. */
+typedef enum
+{
+  GST_RETINANET_DETECT_MODE_AUTO,
+  GST_RETINANET_DETECT_MODE_SYNC,
+  GST_RETINANET_DETECT_MODE_ASYNC,
+} GstRetinanetDetectMode;
+
+#define GST_TYPE_RETINANET_DETECT_MODE (gst_retinanet_detect_mode_get_type ())
+GType gst_retinanet_detect_mode_get_type (void);
+
 #define GST_TYPE_RETINANET_DETECT (gst_retinanet_detect_get_type ())
 G_DECLARE_FINAL_TYPE (GstRetinanetDetect, gst_retinanet_detect, GST, RETINANET_DETECT, GstVideoFilter)
 
@@ -31,6 +42,15 @@ struct _GstRetinanetDetect
   guint interval;
   gchar *classes;
   gboolean post_messages;
+  GstRetinanetDetectMode mode;
+  gchar *model_instance_id;
+  guint batch_size;
+  guint64 batch_timeout;        /* microseconds */
+
+  /* QoS, from the src pad's events (another thread): frames whose running time is before this are late */
+  GstClockTime earliest_time;
+  /* the detector's time per frame in sync mode, for the latency query (streaming thread writes) */
+  gdouble frame_ms;
 
   /* created at start, deleted at stop (streaming thread only in between) */
   struct RetinanetDetectState *state;

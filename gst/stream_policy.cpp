@@ -36,12 +36,14 @@ bool StreamPolicy::wanted(const Detection& d) const {
   return false;
 }
 
-FramePlan StreamPolicy::plan(const StreamSettings& settings, int width, int height) {
+FramePlan StreamPolicy::plan(const StreamSettings& settings, int width, int height, int64_t pts) {
   FramePlan plan;
   plan.frame = frame_++;
   plan.detector = applied_;
   if (have_last_ && (width != width_ || height != height_)) reset();
-  plan.infer = !have_last_ || ++frames_since_inference_ >= std::max(1u, settings.interval);
+  const bool due = ++frames_since_inference_ >= std::max(1u, settings.interval);
+  // A late frame is not inferred (QoS): the next one that is not late is, as there is no point in waiting.
+  plan.infer = !settings.late && (!have_last_ || due);
   if (!plan.infer) return plan;
 
   // With a class filter the detector keeps its usual cap and the survivors of the filter are cut to
@@ -57,13 +59,24 @@ FramePlan StreamPolicy::plan(const StreamSettings& settings, int width, int heig
   pending_keep_ = settings.thresholds.max_detections;
   pending_width_ = width;
   pending_height_ = height;
+  pending_frame_ = plan.frame;
+  pending_pts_ = pts;
   return plan;
 }
 
 void StreamPolicy::inferred(Detections detections) {
+  submitted();
+  arrived(std::move(detections), pending_frame_, pending_pts_);
+}
+
+void StreamPolicy::submitted() { frames_since_inference_ = 0; }
+
+void StreamPolicy::arrived(Detections detections, uint64_t frame, int64_t pts) {
+  if (have_last_ && frame < last_frame_) return;
   last_ = std::move(detections);
   have_last_ = true;
-  frames_since_inference_ = 0;
+  last_frame_ = frame;
+  last_pts_ = pts;
   keep_ = pending_keep_;
   width_ = pending_width_;
   height_ = pending_height_;

@@ -18,6 +18,7 @@ namespace retinanet::gst {
 struct StreamSettings {
   unsigned interval = 1;  // infer every Nth frame (0 counts as 1)
   Thresholds thresholds;  // as the user set them: max_detections counts the detections a frame keeps
+  bool late = false;      // QoS: the frame is already late downstream; it carries, it is not inferred
 };
 
 // What to do with the next frame.
@@ -43,9 +44,19 @@ class StreamPolicy {
   // Plans the next frame of `width` x `height` pixels. A frame is inferred when there is nothing to carry (the
   // first frame, after reset(), after a size change: carried boxes are in the old frame's pixels) or when
   // `interval` frames have passed since the last inference.
-  FramePlan plan(const StreamSettings& settings, int width, int height);
+  FramePlan plan(const StreamSettings& settings, int width, int height, int64_t pts = -1);
   // The detector's answer on the frame just planned with infer (by decreasing score).
   void inferred(Detections detections);
+  // mode=async: the frame just planned with infer was handed to the detector, whose answer comes later; the
+  // interval counts from here.
+  void submitted();
+  // mode=async: the answer for an earlier frame (`frame` as plan() numbered it, `pts` as the caller knows it) of
+  // the current size. An answer older than the one already held is ignored.
+  void arrived(Detections detections, uint64_t frame, int64_t pts);
+  // The frame the detections carried now were computed on, and its pts (-1: none); valid with has_answer().
+  bool has_answer() const { return have_last_; }
+  uint64_t answer_frame() const { return last_frame_; }
+  int64_t answer_pts() const { return last_pts_; }
   // What the frame just planned carries: the last answer, the class filter applied, then cut to the
   // max_detections that answer was asked with.
   Detections detections() const;
@@ -63,6 +74,10 @@ class StreamPolicy {
   int pending_keep_ = 0, keep_ = 0;        // max_detections of the planned and of the last inference (0: all)
   Detections last_;                        // the last answer, before the class filter
   bool have_last_ = false;
+  uint64_t last_frame_ = 0;                // the frame last_ was computed on
+  int64_t last_pts_ = -1;
+  uint64_t pending_frame_ = 0;
+  int64_t pending_pts_ = -1;
   int width_ = 0, height_ = 0;             // the size of the frame last_ was computed on
   int pending_width_ = 0, pending_height_ = 0;
   unsigned frames_since_inference_ = 0;

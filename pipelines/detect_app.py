@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""An application that embeds retinanetdetect with PyGObject and reads its detections from the bus: with
-post-messages=true the element posts one `retinanet-detections` element message per frame.
+"""An application that embeds retinanetdetect with PyGObject and reads each buffer's detections from its metadata
+in a pad probe, through pipelines/retinanet_meta.py (the common case in one call: frame_detections(buffer, w, h)).
 
     pipelines/detect_app.py [--model FILE] [--detect-options "PROPERTY=VALUE ..."] [--max-frames N]
                             [--source "GST-LAUNCH SOURCE"] [--source-id ID] [FILE-OR-URI]
@@ -15,7 +15,6 @@ pipelines/env.sh finds it."""
 import argparse
 import json
 import os
-import struct
 import sys
 
 import gi
@@ -24,36 +23,8 @@ gi.require_version("Gst", "1.0")
 from gi.repository import GLib, Gst  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import retinanet_meta  # noqa: E402
 from rtsp_serve import use_build_tree_plugin  # noqa: E402
-
-
-def float32(value):
-    """value as a C float: the C++ writers hold scores and boxes as floats (retinanet::Detection)."""
-    return struct.unpack("f", struct.pack("f", value))[0]
-
-
-def detections_of(structure):
-    """The message's `detections` (a GstValueArray of `detection` structures) as the JSON writers' objects:
-    scores rounded to 6 decimals and box corners (frame pixels) to 4, as model/files/detection_json.cpp does."""
-    width, height = structure.get_value("width"), structure.get_value("height")
-    found = []
-    for d in structure.get_value("detections"):
-        corners = [d.get_value("x_min") * width, d.get_value("y_min") * height,
-                   d.get_value("x_max") * width, d.get_value("y_max") * height]
-        found.append({"label": d.get_value("label_id"), "name": d.get_value("label"),
-                      "score": round(float32(d.get_value("confidence")), 6),
-                      "box": [round(float32(c), 4) for c in corners]})
-    return found
-
-
-def frame_line(structure, source):
-    """One `retinanet-detections` message as the per-frame object of gst/frame_json.h."""
-    pts = structure.get_value("timestamp")
-    timed = pts != Gst.CLOCK_TIME_NONE
-    return {"frame": structure.get_value("frame"), "pts": pts if timed else None,
-            "timestamp": pts / 1e9 if timed else None,
-            "width": structure.get_value("width"), "height": structure.get_value("height"),
-            "stale": structure.get_value("stale"), "source": source, "detections": detections_of(structure)}
 
 
 def main():
@@ -74,21 +45,29 @@ def main():
         source = f'uridecodebin uri="{uri}"'
     source = source or "videotestsrc num-buffers=30"
     model = f' model="{args.model}"' if args.model else ""
-    pipeline = Gst.parse_launch(f"{source} ! videoconvert ! retinanetdetect post-messages=true{model} "
+    pipeline = Gst.parse_launch(f"{source} ! videoconvert ! retinanetdetect name=detect{model} "
                                 f"{args.detect_options} ! fakesink")
 
     loop = GLib.MainLoop()
     state = {"frames": 0, "status": 0}
 
+    def on_buffer(pad, info):
+        """Each buffer leaving the detector, with its detections attached as metadata."""
+        if args.max_frames and state["frames"] >= args.max_frames:
+            return Gst.PadProbeReturn.DROP  # still in flight after EOS was asked for
+        width, height = retinanet_meta.frame_size(pad)
+        record = retinanet_meta.frame_record(info.get_buffer(), state["frames"], width, height, args.source_id)
+        print(json.dumps(record), flush=True)
+        state["frames"] += 1
+        if state["frames"] == args.max_frames:
+            # A probe runs on the streaming thread: the end is asked for from the main loop.
+            GLib.idle_add(lambda: pipeline.send_event(Gst.Event.new_eos()) and False)
+        return Gst.PadProbeReturn.OK
+
+    pipeline.get_by_name("detect").get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, on_buffer)
+
     def on_message(bus, msg):
-        if msg.type == Gst.MessageType.ELEMENT and msg.get_structure().has_name("retinanet-detections"):
-            if args.max_frames and state["frames"] >= args.max_frames:
-                return True  # still in flight after EOS was sent
-            print(json.dumps(frame_line(msg.get_structure(), args.source_id)), flush=True)
-            state["frames"] += 1
-            if state["frames"] == args.max_frames:
-                pipeline.send_event(Gst.Event.new_eos())
-        elif msg.type == Gst.MessageType.ERROR:
+        if msg.type == Gst.MessageType.ERROR:
             error, _ = msg.parse_error()
             print(f"detect_app: {error.message}", file=sys.stderr)
             state["status"] = 1

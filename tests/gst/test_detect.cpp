@@ -60,7 +60,7 @@ class DetectTest : public testing::Test {
   }
   static GstHarness* harness(const std::string& properties = "") {
     const std::string launch =
-        "retinanetdetect name=d model=\"" + gst_test::model_path() + "\" " + properties;
+        "retinanetdetect name=d mode=sync model=\"" + gst_test::model_path() + "\" " + properties;
     return gst_harness_new_parse(launch.c_str());
   }
   // Pushes one frame (setting caps when they change) and pulls it back with its regions.

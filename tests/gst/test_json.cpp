@@ -23,7 +23,7 @@ TEST(Json, DetectionsEqualTheToolsOutput) {
   const nlohmann::json tool = gst_test::run_detect_tool({image})[0];
   const gst_test::Frame f = gst_test::make_frame(gst_test::read_rgb(image), GST_VIDEO_FORMAT_BGR);
 
-  GstHarness* h = gst_harness_new_parse(("retinanetdetect model=\"" + gst_test::model_path() +
+  GstHarness* h = gst_harness_new_parse(("retinanetdetect mode=sync model=\"" + gst_test::model_path() +
                                          "\" interval=2 ! retinanetjson location=\"" + path + "\"").c_str());
   gst_harness_set_src_caps_str(h, gst_test::caps_string(f).c_str());
   for (int i = 0; i < 3; ++i) gst_buffer_unref(gst_harness_push_and_pull(h, gst_test::make_buffer(f, i * GST_SECOND / 4)));

@@ -193,6 +193,7 @@ TEST(Lifecycle, PropertiesChangeWhileBuffersFlow) {
   // The starting values are among the stressed ones, so that every frame has to satisfy the checks below.
   g_object_set(detect, "model", gst_test::model_path().c_str(), "classes", "square", "score-threshold", 0.2f,
                "max-detections", 3, NULL);
+  gst_util_set_object_arg(G_OBJECT(detect), "mode", "sync");  // GstHarness reports a live upstream
   GstHarness* hd = gst_harness_new_with_element(detect, "sink", "src");
   GstHarness* ho = gst_harness_new("retinanetoverlay");
   GstBus* bus = gst_bus_new();

@@ -95,7 +95,7 @@ TEST(DetectProperties, DeviceSyntaxIsChecked) {
 }
 
 TEST(DetectProperties, ModelPropertiesAreFixedWhileRunning) {
-  const std::string launch = "retinanetdetect name=d model=\"" + gst_test::model_path() + "\"";
+  const std::string launch = "retinanetdetect name=d mode=sync model=\"" + gst_test::model_path() + "\"";
   GstHarness* h = gst_harness_new_parse(launch.c_str());
   GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
@@ -145,7 +145,7 @@ TEST(DetectProperties, HalfAndThreadsAreModelProperties) {
         << name;
   gst_object_unref(probe);
 
-  const std::string launch = "retinanetdetect name=d threads=2 model=\"" + gst_test::model_path() + "\"";
+  const std::string launch = "retinanetdetect name=d mode=sync threads=2 model=\"" + gst_test::model_path() + "\"";
   GstHarness* h = gst_harness_new_parse(launch.c_str());
   GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
