@@ -263,3 +263,59 @@ TEST(StreamPolicy, CarriedFramesKeepTheCapTheirInferenceWasAskedWith) {
 }
 
 }  // namespace
+
+namespace {
+
+// QoS: a late frame is not inferred and carries the last answer; the next frame on time is inferred at once, even
+// within an interval; the carried frames know which frame their answer is from.
+TEST(StreamPolicy, LateFramesCarryAndTheNextOnTimeIsInferred) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  StreamSettings settings = every(1);
+  const FramePlan first = policy.plan(settings, kWidth, kHeight, 1000);
+  ASSERT_TRUE(first.infer);
+  policy.inferred(answer());
+  settings.late = true;
+  for (int i = 1; i <= 3; ++i) {
+    const FramePlan late = policy.plan(settings, kWidth, kHeight, 1000 + i);
+    EXPECT_FALSE(late.infer) << "late frame " << i;
+    EXPECT_EQ(policy.detections().size(), answer().size());
+    EXPECT_EQ(late.frame - policy.answer_frame(), static_cast<uint64_t>(i)) << "age";
+    EXPECT_EQ(policy.answer_pts(), 1000);
+  }
+  settings.late = false;
+  EXPECT_TRUE(policy.plan(settings, kWidth, kHeight, 1004).infer);
+  // Nothing to carry yet and late: not inferred either (the next frame on time is).
+  StreamPolicy fresh(shapes_model(), Thresholds());
+  settings.late = true;
+  EXPECT_FALSE(fresh.plan(settings, kWidth, kHeight).infer);
+  EXPECT_TRUE(fresh.detections().empty());
+  settings.late = false;
+  EXPECT_TRUE(fresh.plan(settings, kWidth, kHeight).infer);
+}
+
+// mode=async: frames are handed over (submitted) and their answers arrive later, for earlier frames; the interval
+// counts from the hand-over; an answer older than the one held is ignored.
+TEST(StreamPolicy, AsyncAnswersArriveForEarlierFrames) {
+  StreamPolicy policy(shapes_model(), Thresholds());
+  const StreamSettings settings = every(2);
+  FramePlan p0 = policy.plan(settings, kWidth, kHeight, 0);
+  ASSERT_TRUE(p0.infer);
+  policy.submitted();
+  // No answer yet: the next frame is offered again (there is nothing to carry).
+  FramePlan p1 = policy.plan(settings, kWidth, kHeight, 10);
+  EXPECT_TRUE(p1.infer);
+  policy.submitted();
+  EXPECT_FALSE(policy.has_answer());
+  policy.arrived(answer(), p1.frame, 10);
+  ASSERT_TRUE(policy.has_answer());
+  EXPECT_EQ(policy.answer_frame(), p1.frame);
+  // An answer for p0 (older) comes late: ignored.
+  policy.arrived({detection(3, 0.99f)}, p0.frame, 0);
+  EXPECT_EQ(policy.answer_frame(), p1.frame);
+  EXPECT_EQ(labels(policy.detections()), labels(answer()));
+  // interval 2 from the last hand-over: frame 2 carries, frame 3 is offered.
+  EXPECT_FALSE(policy.plan(settings, kWidth, kHeight, 20).infer);
+  EXPECT_TRUE(policy.plan(settings, kWidth, kHeight, 30).infer);
+}
+
+}  // namespace
