@@ -47,6 +47,13 @@ std::string scratch_dir(const std::string& name) {
   return dir;
 }
 
+std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
 cv::Mat read_rgb(const std::string& path) {
   cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR), rgb;
   if (bgr.empty()) throw std::runtime_error("cannot read " + path);

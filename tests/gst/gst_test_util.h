@@ -20,6 +20,8 @@ std::string frame_path(int width, int height);
 std::string detect_tool();
 // A fresh directory under the build tree for one test's files.
 std::string scratch_dir(const std::string& name);
+// A JSON-lines file (retinanetjson's, retinanetpublish's method=file), one parsed object per line.
+std::vector<nlohmann::json> read_json_lines(const std::string& path);
 
 cv::Mat read_rgb(const std::string& path);
 void write_ppm(const std::string& path, const cv::Mat& rgb);

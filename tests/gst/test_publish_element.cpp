@@ -4,18 +4,11 @@
 #include <gst/check/gstharness.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "gst_test_util.h"
 
 namespace {
 
-std::vector<nlohmann::json> read_lines(const std::string& path) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
+using gst_test::read_json_lines;
 
 TEST(Publish, FileMessagesEqualTheJsonLinesAndBuffersPassUntouched) {
   const std::string dir = gst_test::scratch_dir("publish");
@@ -43,7 +36,7 @@ TEST(Publish, FileMessagesEqualTheJsonLinesAndBuffersPassUntouched) {
   gst_object_unref(p);
   gst_harness_teardown(h);
 
-  const std::vector<nlohmann::json> got = read_lines(published), want = read_lines(lines);
+  const std::vector<nlohmann::json> got = read_json_lines(published), want = read_json_lines(lines);
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(got, want);
   EXPECT_EQ(got[1].at("source"), "cam9");
@@ -57,7 +50,7 @@ TEST(Publish, SourceIdDefaultsToTheElementsName) {
   gst_buffer_unref(gst_harness_push_and_pull(h, gst_harness_create_buffer(h, 64 * 48 * 3 / 2)));
   gst_harness_push_event(h, gst_event_new_eos());
   gst_harness_teardown(h);
-  const std::vector<nlohmann::json> got = read_lines(path);
+  const std::vector<nlohmann::json> got = read_json_lines(path);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].at("source"), "door");
 }
