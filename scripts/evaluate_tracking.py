@@ -115,9 +115,11 @@ class Mover:
         return (x1, y1, m) if m.any() else None
 
 
-def make_sequence(seed, path, seconds, w=640, h=480, fps=15):
+def make_sequence(seed, path, seconds, scene="entering", w=640, h=480, fps=15):
     """Writes the seed's sequence to `path` (MP4) and returns its truth: per frame, a list of
-    {"id", "label", "box", "visibility"}."""
+    {"id", "label", "box", "visibility"}. `scene`: "entering" (shapes entering, crossing and leaving, some
+    bouncing) or "bouncing" (the sample video's kind: 8 shapes in the frame from the start, bouncing off its
+    edges, the classes in turn)."""
     import numpy as np
     import gi
     gi.require_version("Gst", "1.0")
@@ -134,14 +136,20 @@ def make_sequence(seed, path, seconds, w=640, h=480, fps=15):
         movers.append(Mover(rng, next_id, int(rng.integers(0, 3)), w, h, **kw))
         next_id += 1
 
-    for _ in range(int(rng.integers(4, 7))):  # in the frame at the start
-        add(start=0, inside=True, bounce=bool(rng.random() < 0.35))
-    for _ in range(int(rng.integers(4, 8))):  # entering later
-        add(start=int(rng.integers(3, max(4, frames - 40))), inside=False, bounce=bool(rng.random() < 0.2))
-    for _ in range(int(rng.integers(1, 3))):  # crossing pairs: from both sides at about the same height
-        start, y = int(rng.integers(3, max(4, frames - 80))), float(rng.uniform(0.25 * h, 0.75 * h))
-        add(start=start, inside=False, bounce=False, edge=0, y=y, heading=0.0)
-        add(start=start, inside=False, bounce=False, edge=1, y=y + float(rng.uniform(-15, 15)), heading=math.pi)
+    if scene == "bouncing":
+        for k in range(8):
+            movers.append(Mover(rng, next_id, k % 3, w, h, start=0, inside=True, bounce=True))
+            next_id += 1
+    else:
+        for _ in range(int(rng.integers(4, 7))):  # in the frame at the start
+            add(start=0, inside=True, bounce=bool(rng.random() < 0.35))
+        for _ in range(int(rng.integers(4, 8))):  # entering later
+            add(start=int(rng.integers(3, max(4, frames - 40))), inside=False, bounce=bool(rng.random() < 0.2))
+        for _ in range(int(rng.integers(1, 3))):  # crossing pairs: from both sides at about the same height
+            start, y = int(rng.integers(3, max(4, frames - 80))), float(rng.uniform(0.25 * h, 0.75 * h))
+            add(start=start, inside=False, bounce=False, edge=0, y=y, heading=0.0)
+            add(start=start, inside=False, bounce=False, edge=1, y=y + float(rng.uniform(-15, 15)),
+                heading=math.pi)
 
     Gst.init(None)
     pipeline = Gst.parse_launch(
@@ -357,6 +365,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="1000-1009", help="e.g. 1000-1009 or 5,7,9 (default: 1000-1009)")
     parser.add_argument("--intervals", default="1,2,4")
+    parser.add_argument("--scene", choices=["entering", "bouncing"], default="entering",
+                        help="entering: shapes enter, cross and leave; bouncing: the sample video's 8 bouncing shapes")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--work", help="directory for the videos and JSON lines (default: a temporary one)")
@@ -386,7 +396,7 @@ def main():
             with open(truth_path) as f:
                 truth = json.load(f)
         else:
-            truth = make_sequence(seed, video, args.seconds)
+            truth = make_sequence(seed, video, args.seconds, args.scene)
             with open(truth_path, "w") as f:
                 json.dump(truth, f)
         for interval in [int(i) for i in args.intervals.split(",")]:

@@ -291,3 +291,56 @@ TEST(Track, PropertiesHaveTheirDefaultsAndTakeEffect) {
 }
 
 }  // namespace
+
+namespace {
+
+template <typename T>
+void stress(GstHarness* h, const char* name, GType type, std::initializer_list<T> values,
+            std::vector<GstHarnessThread*>& threads, void (*set)(GValue*, T)) {
+  for (const T& v : values) {
+    GValue value = G_VALUE_INIT;
+    g_value_init(&value, type);
+    set(&value, v);
+    threads.push_back(gst_harness_stress_property_start_full(h, name, &value, 200));
+    g_value_unset(&value);
+  }
+}
+
+}  // namespace
+
+// retinanettrack's and the overlay's tracking properties changed from other threads while frames flow (run by
+// gst-lifecycle, under the leaks tracer): nothing crashes, the one object keeps the one id.
+TEST(Lifecycle, TrackPropertiesChangeWhileBuffersFlow) {
+  TrackHarness track;
+  GstHarness* overlay = gst_harness_new("retinanetoverlay");
+  const gst_test::Frame f = gst_test::make_frame(cv::Mat(kHeight, kWidth, CV_8UC3, cv::Scalar(60, 70, 80)),
+                                                 GST_VIDEO_FORMAT_RGB);
+  gst_harness_set_src_caps_str(overlay, gst_test::caps_string(f).c_str());
+  std::vector<GstHarnessThread*> threads;
+  auto set_uint = [](GValue* v, guint x) { g_value_set_uint(v, x); };
+  auto set_double = [](GValue* v, double x) { g_value_set_double(v, x); };
+  auto set_bool = [](GValue* v, bool x) { g_value_set_boolean(v, x); };
+  auto set_string = [](GValue* v, const char* x) { g_value_set_string(v, x); };
+  stress<guint>(track.get(), "min-hits", G_TYPE_UINT, {1u, 3u}, threads, set_uint);
+  stress<guint>(track.get(), "max-age", G_TYPE_UINT, {5u, 30u}, threads, set_uint);
+  stress<guint>(track.get(), "coast-misses", G_TYPE_UINT, {0u, 2u}, threads, set_uint);
+  stress<double>(track.get(), "high-threshold", G_TYPE_DOUBLE, {0.4, 0.6}, threads, set_double);
+  stress<double>(track.get(), "iou-threshold", G_TYPE_DOUBLE, {0.1, 0.3}, threads, set_double);
+  stress<bool>(overlay, "show-ids", G_TYPE_BOOLEAN, {true, false}, threads, set_bool);
+  stress<guint>(overlay, "trail-length", G_TYPE_UINT, {0u, 10u}, threads, set_uint);
+  stress<const char*>(overlay, "class-colors", G_TYPE_STRING, {"square=ff0000", "square=00ff00,circle=0000ff"},
+                      threads, set_string);
+  for (int i = 0; i < 40; ++i) {
+    GstBuffer* in = gst_test::make_buffer(f, i * GST_SECOND / 15);
+    retinanet::gst::attach_detections(in, {detection(40 + 4.f * i, 100, 40, "square", 0.9f)}, kWidth, kHeight,
+                                      i % 2 == 1);
+    GstBuffer* tracked = gst_harness_push_and_pull(track.get(), in);
+    ASSERT_NE(tracked, nullptr);
+    for (const auto& r : retinanet::gst::read_regions(tracked)) EXPECT_TRUE(r.object_id == 1 || r.object_id == -1);
+    GstBuffer* drawn = gst_harness_push_and_pull(overlay, tracked);
+    ASSERT_NE(drawn, nullptr);
+    gst_buffer_unref(drawn);
+  }
+  for (GstHarnessThread* t : threads) EXPECT_GT(gst_harness_stress_thread_stop(t), 0u);
+  gst_harness_teardown(overlay);
+}
