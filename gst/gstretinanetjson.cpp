@@ -14,7 +14,8 @@
  * `frame` counts buffers from 0, `pts` is the buffer's presentation timestamp in nanoseconds and `timestamp` the
  * same in seconds (both null when the buffer has none), and `detections` lists the buffer's
  * #GstVideoRegionOfInterestMeta in the form retinanet-detect prints (boxes in frame pixels). A meta from another
- * producer, without retinanetdetect's `detection` structure, is written with a null label and score. `stale` is
+ * producer, without retinanetdetect's `detection` structure, is written with a null label and score; a tracked
+ * one (retinanettrack upstream) has `"object_id"`, the object's id. `stale` is
  * true when retinanetdetect carried the detections over from an earlier frame (its `interval` property). `source`
  * is #GstRetinanetJson:source-id (default: the element's name), which tells cameras apart when several streams'
  * lines are gathered. This is the project's one JSON-lines schema (DESIGN.md, schema/frame.schema.json), written
