@@ -4,37 +4,54 @@
 // them to the project's one JSON writer, gst/frame_json.h, so that its lines are retinanetjson's.
 //
 //   detect-app [--model FILE] [--detect-options "PROPERTY=VALUE ..."] [--max-frames N]
-//              [--source "GST-LAUNCH SOURCE"] [--source-id ID] [FILE-OR-URI]
+//              [--source "GST-LAUNCH SOURCE"]... [--source-id ID]... [FILE-OR-URI]...
 //
 // Prints one JSON line per frame, DESIGN.md's schema: {"frame": N, "pts": NS, "timestamp": S, "width": W,
-// "height": H, "stale": false, "source": "detect", "detections": [{"label": 2, "name": "square", "score": 0.93, "box": [x1, y1, x2,
-// y2]}]} with boxes in frame pixels; "source" is --source-id (default: "detect", the detector's name here). --detect-options gives retinanetdetect more properties ("interval=2
+// "height": H, "stale": false, "source": "detect", "detections": [{"label": 2, "name": "square", "score": 0.93,
+// "box": [x1, y1, x2, y2]}]} with boxes in frame pixels. Several sources (files, URIs, --source descriptions) run
+// side by side, each into its own retinanetdetect, all sharing one model instance (model-instance-id=detect-app:
+// one copy of the weights, their frames batched); their lines interleave and "source" tells them apart: the
+// --source-id given for each (in order), else "detect" for a single source and "cam0", "cam1", ... for several.
+// --max-frames counts per source. --detect-options gives every retinanetdetect more properties ("interval=2
 // score-threshold=0.5"). Without a FILE, URI or --source, a videotestsrc runs.
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "gst/frame_json.h"
 
 namespace {
 
+struct App;
+
+// One source's branch: its frames are counted and reported under its own id.
+struct Stream {
+  App* app = nullptr;
+  guint64 frames = 0;
+  std::string source_id;
+};
+
 struct App {
   GstElement* pipeline = nullptr;
   GMainLoop* loop = nullptr;
-  guint64 frames = 0;
-  guint64 max_frames = 0;  // 0: until the end of the stream
+  guint64 max_frames = 0;  // per source; 0: until the end of the streams
   int status = 0;
-  std::string source_id = "detect";
+  std::vector<std::unique_ptr<Stream>> streams;
+  std::atomic<size_t> finished{0};  // sources that have reported max_frames frames
 };
 
 GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
-  App& app = *static_cast<App*>(data);
+  Stream& stream = *static_cast<Stream*>(data);
+  App& app = *stream.app;
   // Frames still in flight after the end was asked for are not reported.
-  if (app.max_frames && app.frames >= app.max_frames) return GST_PAD_PROBE_DROP;
+  if (app.max_frames && stream.frames >= app.max_frames) return GST_PAD_PROBE_DROP;
   GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
   GstVideoInfo video;
   GstCaps* caps = gst_pad_get_current_caps(pad);
@@ -43,15 +60,15 @@ GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
   const int width = sized ? GST_VIDEO_INFO_WIDTH(&video) : 0, height = sized ? GST_VIDEO_INFO_HEIGHT(&video) : 0;
 
   try {
-    const std::string line = retinanet::gst::frame_json(buffer, app.frames, width, height, app.source_id).dump();
-    std::printf("%s\n", line.c_str());
+    const std::string line = retinanet::gst::frame_json(buffer, stream.frames, width, height, stream.source_id).dump();
+    std::printf("%s\n", line.c_str());  // one call per line: the streams' lines never mix
     std::fflush(stdout);
   } catch (const std::exception& e) {  // no exception may leave a C callback (a label that is not UTF-8, say)
-    std::fprintf(stderr, "detect-app: frame %llu: %s\n", static_cast<unsigned long long>(app.frames), e.what());
+    std::fprintf(stderr, "detect-app: frame %llu: %s\n", static_cast<unsigned long long>(stream.frames), e.what());
   }
 
-  // Enough frames: end the stream from the application thread (a probe must not block on the pipeline).
-  if (++app.frames == app.max_frames)
+  // Enough frames from every source: end the streams from the application thread (a probe must not block).
+  if (++stream.frames == app.max_frames && ++app.finished == app.streams.size())
     gst_element_post_message(app.pipeline, gst_message_new_application(GST_OBJECT(app.pipeline),
                                                                        gst_structure_new_empty("enough-frames")));
   return GST_PAD_PROBE_OK;
@@ -88,41 +105,56 @@ gboolean on_message(GstBus* bus, GstMessage* msg, gpointer data) {
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   App app;
-  std::string model, options, source, input;
+  std::string model, options;
+  std::vector<std::string> sources, ids;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--model" && i + 1 < argc) model = argv[++i];
     else if (arg == "--max-frames" && i + 1 < argc) app.max_frames = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--detect-options" && i + 1 < argc) options = argv[++i];
-    else if (arg == "--source" && i + 1 < argc) source = argv[++i];
-    else if (arg == "--source-id" && i + 1 < argc) app.source_id = argv[++i];
-    else if (arg[0] != '-' && input.empty()) input = arg;
-    else {
+    else if (arg == "--source" && i + 1 < argc) sources.push_back(argv[++i]);
+    else if (arg == "--source-id" && i + 1 < argc) ids.push_back(argv[++i]);
+    else if (arg[0] != '-') {
+      gchar* uri = gst_uri_is_valid(arg.c_str()) ? g_strdup(arg.c_str()) : gst_filename_to_uri(arg.c_str(), nullptr);
+      sources.push_back(std::string("uridecodebin uri=\"") + (uri ? uri : arg.c_str()) + "\"");
+      g_free(uri);
+    } else {
       std::fprintf(stderr, "usage: detect-app [--model FILE] [--detect-options PROPERTIES] [--max-frames N] "
-                           "[--source DESCRIPTION] [--source-id ID] [FILE-OR-URI]\n");
+                           "[--source DESCRIPTION]... [--source-id ID]... [FILE-OR-URI]...\n");
       return 2;
     }
   }
-  if (source.empty() && !input.empty()) {
-    gchar* uri = gst_uri_is_valid(input.c_str()) ? g_strdup(input.c_str()) : gst_filename_to_uri(input.c_str(), nullptr);
-    source = std::string("uridecodebin uri=\"") + uri + "\"";
-    g_free(uri);
+  if (sources.empty()) sources.push_back("videotestsrc num-buffers=30");
+  if (ids.size() > sources.size()) {
+    std::fprintf(stderr, "detect-app: %zu --source-id for %zu sources\n", ids.size(), sources.size());
+    return 2;
   }
-  if (source.empty()) source = "videotestsrc num-buffers=30";
 
-  const std::string launch = source + " ! videoconvert ! retinanetdetect name=detect" +
-                             (model.empty() ? "" : " model=\"" + model + "\"") + " " + options + " ! fakesink";
+  // One branch per source; the detectors share one model instance.
+  std::string launch;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    auto stream = std::make_unique<Stream>();
+    stream->app = &app;
+    stream->source_id = i < ids.size() ? ids[i] : sources.size() == 1 ? "detect" : "cam" + std::to_string(i);
+    app.streams.push_back(std::move(stream));
+    launch += sources[i] + " ! videoconvert ! retinanetdetect name=detect" + std::to_string(i) +
+              " model-instance-id=detect-app batch-size=" + std::to_string(sources.size()) +
+              (model.empty() ? "" : " model=\"" + model + "\"") + " " + options + " ! fakesink ";
+  }
   GError* error = nullptr;
   app.pipeline = gst_parse_launch(launch.c_str(), &error);
-  if (!app.pipeline) {
+  if (!app.pipeline || error) {
     std::fprintf(stderr, "detect-app: %s\n", error ? error->message : "cannot build the pipeline");
+    g_clear_error(&error);
     return 1;
   }
-  GstElement* detect = gst_bin_get_by_name(GST_BIN(app.pipeline), "detect");
-  GstPad* pad = gst_element_get_static_pad(detect, "src");
-  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, &app, nullptr);
-  gst_object_unref(pad);
-  gst_object_unref(detect);
+  for (size_t i = 0; i < app.streams.size(); ++i) {
+    GstElement* detect = gst_bin_get_by_name(GST_BIN(app.pipeline), ("detect" + std::to_string(i)).c_str());
+    GstPad* pad = gst_element_get_static_pad(detect, "src");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, app.streams[i].get(), nullptr);
+    gst_object_unref(pad);
+    gst_object_unref(detect);
+  }
 
   app.loop = g_main_loop_new(nullptr, FALSE);
   GstBus* bus = gst_element_get_bus(app.pipeline);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The example apps (C++ pad probe, Python bus messages), retinanetjson on stdout, and the README's main job (the
+"""The example apps (C++ and Python pad probes; the C++ one with several sources sharing a model), retinanetjson on stdout, and the README's main job (the
 sample video through pipelines/file_to_mp4.sh) from the build tree. The detections the apps print equal
 retinanet-detect's on the same image, and the apps' lines are retinanetjson's, key for key and value for value."""
 import json
@@ -68,8 +68,26 @@ class AppsTest(unittest.TestCase):
     def test_cpp_app_reads_the_metas(self):
         self.check_app(CPP_APP)
 
-    def test_python_app_reads_the_bus_messages(self):
+    def test_python_app_reads_the_metas(self):
         self.check_app(PYTHON_APP)
+
+    def test_cpp_app_takes_several_sources_sharing_one_model(self):
+        # Two sources, one model instance: each source's lines under its own id, each frame's detections its own.
+        out = run(CPP_APP + ["--model", MODEL, "--max-frames", "3", "--source", still_source(4), "--source",
+                             "videotestsrc num-buffers=4 ! video/x-raw,width=160,height=120", "--source-id", "still"])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        by_source = {}
+        for line in lines:
+            by_source.setdefault(line["source"], []).append(line)
+        self.assertEqual(sorted(by_source), ["cam1", "still"])
+        self.assertEqual([line["frame"] for line in by_source["still"]], [0, 1, 2])
+        self.assertEqual([line["frame"] for line in by_source["cam1"]], [0, 1, 2])
+        for line in by_source["still"]:
+            self.assertEqual((line["width"], line["height"]), (317, 239))
+            self.assert_matches_tool(line["detections"])
+        for line in by_source["cam1"]:
+            self.assertEqual((line["width"], line["height"]), (160, 120))
 
     def test_apps_write_retinanetjsons_lines(self):
         # One schema: on the same input, every key and value of the apps' lines is retinanetjson's, numbers exactly;

@@ -89,13 +89,16 @@ TEST_F(LiveTest, AsyncHandsEveryBufferOnWithTheNewestDetections) {
   std::vector<Out> outs;
   for (int i = 0; i < kBurst; ++i) outs.push_back(pull(h));
   EXPECT_TRUE(outs[0].regions.empty()) << "the first frame cannot carry an answer that is not computed yet";
-  // Let the worker finish the newest frame, then go on.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  constexpr int kMore = 10;
-  for (int i = kBurst; i < kBurst + kMore; ++i) {
-    ASSERT_EQ(gst_harness_push(h, gst_test::make_buffer(f, i * kFrameDuration)), GST_FLOW_OK);
+  // Then frames at a slower pace, until the answers come (however slow this machine is), and some more.
+  int carrying = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (carrying < 8 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(gst_harness_push(h, gst_test::make_buffer(f, outs.size() * kFrameDuration)), GST_FLOW_OK);
     outs.push_back(pull(h));
+    if (!outs.back().regions.empty()) ++carrying;
   }
+  ASSERT_EQ(carrying, 8) << "no answer came";
   ASSERT_EQ(gst_harness_buffers_in_queue(h), 0u);
 
   std::set<GstClockTime> inferred;
@@ -118,12 +121,14 @@ TEST_F(LiveTest, AsyncHandsEveryBufferOnWithTheNewestDetections) {
     last_age = r.age;
     inferred.insert(r.inferred_pts);
   }
-  // After the pause every frame carries an answer, the detector's own on this image.
-  for (int i = kBurst; i < kBurst + kMore; ++i) {
+  // Once an answer has come, every later frame carries one: the detector's own on this image.
+  size_t first = 0;
+  while (outs[first].regions.empty()) ++first;
+  for (size_t i = first; i < outs.size(); ++i) {
     ASSERT_FALSE(outs[i].regions.empty()) << "buffer " << i;
   }
   gst_test::expect_regions_match(outs.back().regions, *answer_, 320, 240);
-  EXPECT_LT(inferred.size(), static_cast<size_t>(kBurst)) << "every frame was inferred: frames waited";
+  EXPECT_LT(inferred.size(), outs.size() / 2) << "most frames were inferred: frames waited";
   gst_harness_teardown(h);
 }
 
@@ -131,14 +136,24 @@ TEST_F(LiveTest, AsyncHandsEveryBufferOnWithTheNewestDetections) {
 TEST_F(LiveTest, AsyncDropsAnswersOfEarlierCaps) {
   GstHarness* h = harness("mode=async");
   const Frame f = frame();
-  ASSERT_EQ(gst_harness_push(h, gst_test::make_buffer(f, 0)), GST_FLOW_OK);
-  gst_buffer_unref(gst_harness_pull(h));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the answer for 320x240 is in
+  // Frames of 320x240 until they carry the detector's answer.
+  GstClockTime pts = 0;
+  bool answered = false;
+  for (int i = 0; i < 2000 && !answered; ++i, pts += kFrameDuration) {
+    ASSERT_EQ(gst_harness_push(h, gst_test::make_buffer(f, pts)), GST_FLOW_OK);
+    answered = !pull(h).regions.empty();
+    if (!answered) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(answered);
+  // The last 320x240 frame was handed over too: its answer comes after the caps change, and must not be used.
   const Frame small = gst_test::make_frame(gst_test::read_rgb(gst_test::frame_path(317, 239)), GST_VIDEO_FORMAT_RGB);
   gst_harness_set_src_caps_str(h, gst_test::caps_string(small).c_str());
-  ASSERT_EQ(gst_harness_push(h, gst_test::make_buffer(small, kFrameDuration)), GST_FLOW_OK);
+  ASSERT_EQ(gst_harness_push(h, gst_test::make_buffer(small, pts)), GST_FLOW_OK);
   const Out out = pull(h);
   EXPECT_TRUE(out.regions.empty()) << "a 320x240 answer on a 317x239 frame";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(gst_harness_push(h, gst_test::make_buffer(small, pts + kFrameDuration)), GST_FLOW_OK);
+  for (const Region& r : pull(h).regions) EXPECT_LE(r.x + r.w, 317) << "a box of the old size";
   gst_harness_teardown(h);
 }
 
@@ -345,9 +360,11 @@ TEST(Lifecycle, ElementsJoinAndLeaveASharedInstanceWhileOthersPlay) {
     ASSERT_EQ(gst_element_set_state(guest.pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   }
   const int before = stays.buffers;
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_GT(stays.buffers, before + 5) << "the element that stayed stopped receiving frames";
-  EXPECT_GT(stays.with_detections, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((stays.buffers < before + 10 || stays.with_detections == 0) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GE(stays.buffers, before + 10) << "the element that stayed stopped receiving frames";
+  EXPECT_GT(stays.with_detections, 0) << "no detections reached the element that stayed";
   GstBus* bus = gst_element_get_bus(stays.pipeline);
   GstMessage* error = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
   EXPECT_EQ(error, nullptr);
