@@ -1,6 +1,7 @@
 /* The `retinanet` plugin: registration only; each element lives in its own gst<element>.{h,cpp}. */
 #include <gst/gst.h>
 
+#include "gst/gstretinanetcamerasrc.h"
 #include "gst/gstretinanetdetect.h"
 #include "gst/gstretinanetjson.h"
 #include "gst/gstretinanetoverlay.h"
@@ -12,6 +13,7 @@ plugin_init (GstPlugin * plugin)
 {
   gboolean ret = FALSE;
 
+  ret |= GST_ELEMENT_REGISTER (retinanetcamerasrc, plugin);
   ret |= GST_ELEMENT_REGISTER (retinanetdetect, plugin);
   ret |= GST_ELEMENT_REGISTER (retinanetoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (retinanetjson, plugin);
