@@ -1,6 +1,7 @@
 #include "model/training/coco.h"
 
 #include <fstream>
+#include <istream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,10 @@ using nlohmann::json;
 CocoDataset read_coco(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ModelError(path + ": cannot open");
+  return read_coco(in, path);
+}
+
+CocoDataset read_coco(std::istream& in, const std::string& path) {
   json root;
   try {
     root = json::parse(in);

@@ -2,6 +2,7 @@
 // training and evaluation, writing for the synthetic sets. Category ids are used as label indices directly.
 #pragma once
 
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ struct CocoDataset {
 
 // Throws ModelError naming the file and what is wrong with it.
 CocoDataset read_coco(const std::string& path);
+// The same from a stream (the fuzz target's input); `path` names it in messages.
+CocoDataset read_coco(std::istream& in, const std::string& path);
 void write_coco(const std::string& path, const CocoDataset& dataset);
 
 }  // namespace retinanet
