@@ -20,6 +20,8 @@ packages=(
   # confluent-kafka on librdkafka; Kafka itself is librdkafka's mock cluster) and the message schema's validator
   libmosquitto-dev librdkafka-dev mosquitto mosquitto-clients python3-paho-mqtt python3-confluent-kafka
   python3-jsonschema
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer
+  clang libclang-rt-14-dev
   # tests: GoogleTest and the torchvision reference
   libgtest-dev libgmock-dev python3-torch python3-torchvision python3-numpy
 )
