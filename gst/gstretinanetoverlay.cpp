@@ -6,9 +6,9 @@
  * Draws every #GstVideoRegionOfInterestMeta of a buffer onto its frame, in place: the box outline (inside the box)
  * and a banner with "label score" resting on the box's top edge, above the box so that small objects stay
  * visible (inside the box only when the frame has no room above it), one stable colour per class (chosen from the
- * label name, or set per class with #GstRetinanetOverlay:class-colors). Any producer's metas are drawn, not only retinanetdetect's: the label comes from the meta's
- * `detection` structure when it has one, else from its `roi_type`, and the score is shown only when there is
- * one. Nothing is drawn outside the boxes and their banners. A frame without metas is not mapped at all (so a
+ * label name, or set per class with #GstRetinanetOverlay:class-colors). Any producer's metas are drawn, not only
+ * retinanetdetect's: the label comes from the meta's `detection` structure when it has one, else from its
+ * `roi_type`, and the score is shown only when there is one. Nothing is drawn outside the boxes and their banners. A frame without metas is not mapped at all (so a
  * frame that a tee shares is not copied for nothing). I420 and NV12 frames are drawn on their Y and chroma planes
  * directly, without converting the frame to RGB and back.
  *

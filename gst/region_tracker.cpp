@@ -82,8 +82,12 @@ void RegionTracker::process(GstBuffer* buffer, int width, int height, const trac
     attach_predictions(buffer, coasting, width, height, static_cast<gint>(metas.size()));
     return;
   }
-  const bool skipped = !regions.empty() ? (cadence_.carried(), true)
-                                        : cadence_.empty() == tracking::Cadence::Frame::kSkipped;
+  // Only carried metas: not inferred. No metas at all: inferred or not, as the producer's rhythm says.
+  bool skipped = true;
+  if (!regions.empty())
+    cadence_.carried();
+  else
+    skipped = cadence_.empty() == tracking::Cadence::Frame::kSkipped;
   if (!skipped) {
     attach_predictions(buffer, tracker_.update({}), width, height, 0);
     return;

@@ -70,7 +70,8 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     for (size_t i = 0; i < order.size(); ++i) {
       if (duplicate[order[i]]) continue;
       for (size_t j = i + 1; j < order.size(); ++j)
-        if (!duplicate[order[j]] && iou(observations[order[i]].box, observations[order[j]].box) >= settings_.duplicate_iou)
+        if (!duplicate[order[j]] &&
+            iou(observations[order[i]].box, observations[order[j]].box) >= settings_.duplicate_iou)
           duplicate[order[j]] = 1;
     }
   }
