@@ -83,7 +83,7 @@ class HostOrderTest(unittest.TestCase):
                 line = run_host("cv2-first", detect_pipeline(path, 64, 48))
                 self.assertTrue(line.startswith("ERROR") and f"{path}: {says}" in line, line)
                 tool = subprocess.run([os.environ["RETINANET_DETECT"], "--weights", path, "/nonexistent.png"],
-                                      capture_output=True, text=True, timeout=30)
+                                      capture_output=True, text=True, timeout=TIMEOUT)
                 self.assertNotEqual(tool.returncode, 0)
                 lines = tool.stderr.strip().splitlines()
                 self.assertEqual(len(lines), 1, tool.stderr)
