@@ -105,6 +105,7 @@ enum
   PROP_MODEL_INSTANCE_ID,
   PROP_BATCH_SIZE,
   PROP_BATCH_TIMEOUT,
+  PROP_INFERRED_FRAMES,
 };
 
 #define DEFAULT_PROP_MODEL NULL
@@ -287,6 +288,12 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
           "already waiting. NULL or READY state only", 0, G_GUINT64_CONSTANT (10000000), DEFAULT_PROP_BATCH_TIMEOUT,
           MODEL_PARAM_FLAGS));
 
+  g_object_class_install_property (gobject_class, PROP_INFERRED_FRAMES,
+      g_param_spec_uint64 ("inferred-frames", "Inferred frames",
+          "Frames of this stream the detector has run on since the element started (in async mode: the answers "
+          "received); with the frame count, how many frames carry their own detections", 0, G_MAXUINT64, 0,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
   gst_element_class_set_static_metadata (element_class,
       "RetinaNet object detector", "Filter/Analyzer/Video",
       "Detects objects in video frames with a RetinaNet and attaches them as region-of-interest metadata "
@@ -330,6 +337,7 @@ gst_retinanet_detect_init (GstRetinanetDetect * self)
   self->batch_timeout = DEFAULT_PROP_BATCH_TIMEOUT;
   self->earliest_time = GST_CLOCK_TIME_NONE;
   self->frame_ms = 0;
+  self->inferred_frames = 0;
   self->state = NULL;
   /* Metadata only: the buffer goes on in place; its memory is read, never copied. */
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
@@ -524,6 +532,9 @@ gst_retinanet_detect_get_property (GObject * object, guint prop_id, GValue * val
     case PROP_BATCH_TIMEOUT:
       g_value_set_uint64 (value, self->batch_timeout);
       break;
+    case PROP_INFERRED_FRAMES:
+      g_value_set_uint64 (value, self->inferred_frames);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -552,6 +563,7 @@ gst_retinanet_detect_start (GstBaseTransform * trans)
   instance_id = self->model_instance_id ? self->model_instance_id : "";
   self->earliest_time = GST_CLOCK_TIME_NONE;
   self->frame_ms = 0;
+  self->inferred_frames = 0;
   GST_OBJECT_UNLOCK (self);
   /* Thresholds travel with each frame (elements sharing an instance keep their own); the instance keeps the model
    * file's, from which the policy learns the model's own detections_per_img. */
@@ -877,6 +889,9 @@ gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
             std::chrono::duration<double, std::milli> (std::chrono::steady_clock::now () - started).count ());
         s.policy.inferred (std::move (result.detections));
         fresh = true;
+        GST_OBJECT_LOCK (self);
+        ++self->inferred_frames;
+        GST_OBJECT_UNLOCK (self);
       } else if (settings.late) {
         GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT " is late downstream: not inferred", (guint64) plan.frame);
       }
@@ -888,6 +903,9 @@ gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
         if (!newest->error.empty ())
           throw retinanet::ModelError (newest->error);
         s.policy.arrived (std::move (newest->detections), newest->frame, newest->pts);
+        GST_OBJECT_LOCK (self);
+        ++self->inferred_frames;
+        GST_OBJECT_UNLOCK (self);
       }
     }
 

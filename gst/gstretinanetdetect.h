@@ -51,6 +51,8 @@ struct _GstRetinanetDetect
   GstClockTime earliest_time;
   /* the detector's time per frame in sync mode, for the latency query (streaming thread writes) */
   gdouble frame_ms;
+  /* frames of this stream whose detections were computed (read-only property) */
+  guint64 inferred_frames;
 
   /* created at start, deleted at stop (streaming thread only in between) */
   struct RetinanetDetectState *state;

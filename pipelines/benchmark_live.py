@@ -64,11 +64,11 @@ def run_one(args):
         branches.append(
             f"videotestsrc is-live=true pattern=ball background-color=0xff305070 foreground-color=0xffe0e0e0 "
             f"motion=sweep ! video/x-raw,format=I420,width=640,height=480,framerate=30/1 ! "
-            f"retinanetdetect mode={args.mode}{model}{instance}{batch} ! fakesink name=sink{i} sync=true")
+            f"retinanetdetect name=detect{i} mode={args.mode}{model}{instance}{batch} ! "
+            f"fakesink name=sink{i} sync=true")
     pipeline = Gst.parse_launch(" ".join(branches))
     clock_state = {"start": None}
-    stats = [{"frames": 0, "with_detections": 0, "inferred": set(), "fresh": 0, "latency": []}
-             for _ in range(args.streams)]
+    stats = [{"frames": 0, "with_detections": 0, "latency": []} for _ in range(args.streams)]
 
     def probe(pad, info, s):
         now = time.monotonic()
@@ -82,11 +82,6 @@ def run_one(args):
         s["frames"] += 1
         if retinanet_meta.frame_detections(buffer, 640, 480):
             s["with_detections"] += 1
-        stale, age, inferred_pts = retinanet_meta.frame_provenance(buffer)
-        if not stale:
-            s["fresh"] += 1
-        elif inferred_pts is not None:
-            s["inferred"].add(inferred_pts)
         return Gst.PadProbeReturn.OK
 
     for i in range(args.streams):
@@ -97,11 +92,16 @@ def run_one(args):
     bus = pipeline.get_bus()
     end = clock_state["start"] + args.seconds
     error = None
+    detectors = [pipeline.get_by_name(f"detect{i}") for i in range(args.streams)]
+    inferred_at_start = None
     while time.monotonic() < end:
+        if inferred_at_start is None and time.monotonic() >= clock_state["start"]:
+            inferred_at_start = [d.get_property("inferred-frames") for d in detectors]
         msg = bus.timed_pop_filtered(100 * Gst.MSECOND, Gst.MessageType.ERROR)
         if msg:
             error = msg.parse_error()[0].message
             break
+    inferred = [d.get_property("inferred-frames") - a for d, a in zip(detectors, inferred_at_start or [0] * len(detectors))]
     pipeline.set_state(Gst.State.NULL)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     if error:
@@ -109,10 +109,9 @@ def run_one(args):
         return 1
     seconds = args.seconds
     per_stream = []
-    for s in stats:
+    for s, n in zip(stats, inferred):
         lat = sorted(s["latency"]) or [float("nan")]
-        inferred = s["fresh"] + len(s["inferred"])  # sync: its own frames; async: distinct inferred frames seen
-        per_stream.append({"fps": s["frames"] / seconds, "inferred_fps": inferred / seconds,
+        per_stream.append({"fps": s["frames"] / seconds, "inferred_fps": n / seconds,
                            "latency_median_ms": statistics.median(lat),
                            "latency_p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))],
                            "with_detections": s["with_detections"] / max(1, s["frames"])})

@@ -39,13 +39,20 @@ class LiveTest : public testing::Test {
   }
 
   static GstHarness* harness(const std::string& properties) {
-    const std::string launch = "retinanetdetect model=\"" + gst_test::model_path() + "\" score-threshold=0.05 " +
-                               properties;
+    const std::string launch = "retinanetdetect name=d model=\"" + gst_test::model_path() +
+                               "\" score-threshold=0.05 " + properties;
     GstHarness* h = gst_harness_new_parse(launch.c_str());
     gst_harness_set_src_caps_str(h, gst_test::caps_string(frame()).c_str());
     return h;
   }
   static Frame frame() { return gst_test::make_frame(*rgb_, GST_VIDEO_FORMAT_RGB); }
+  static guint64 inferred_frames(GstHarness* h) {
+    GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
+    guint64 n = 0;
+    g_object_get(d, "inferred-frames", &n, NULL);
+    gst_object_unref(d);
+    return n;
+  }
 
   // What a pulled buffer carries.
   struct Out {
@@ -129,6 +136,9 @@ TEST_F(LiveTest, AsyncHandsEveryBufferOnWithTheNewestDetections) {
   }
   gst_test::expect_regions_match(outs.back().regions, *answer_, 320, 240);
   EXPECT_LT(inferred.size(), outs.size() / 2) << "most frames were inferred: frames waited";
+  const guint64 answers = inferred_frames(h);
+  EXPECT_GE(answers, inferred.size()) << "inferred-frames counts the answers received";
+  EXPECT_LT(answers, outs.size() / 2);
   gst_harness_teardown(h);
 }
 
@@ -181,6 +191,7 @@ TEST_F(LiveTest, SyncIsNeverStaleUnlessQosSaysLate) {
     EXPECT_EQ(o.regions[0].age, static_cast<guint>(i - 4));
     EXPECT_EQ(o.regions[0].inferred_pts, 4 * kFrameDuration);
   }
+  EXPECT_EQ(inferred_frames(h), 5u) << "late frames are not inferred";
   // A frame after the late window is inferred again.
   const GstClockTime on_time = 4 * kFrameDuration + 2 * GST_SECOND + kFrameDuration;
   ASSERT_EQ(gst_harness_push(h, gst_test::make_buffer(f, on_time)), GST_FLOW_OK);
