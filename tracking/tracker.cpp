@@ -1,6 +1,7 @@
 #include "tracking/tracker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "tracking/assignment.h"
@@ -30,6 +31,7 @@ void Tracker::step_all() {
 
 void Tracker::absorb(Track& track, const Observation& o) {
   track.filter.update(o.box);
+  track.last_box = o.box;
   track.label_id = o.label_id;
   track.label = o.label;
   track.score = effective_score(o);
@@ -113,9 +115,21 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
   stage(confirmed, high, fused_cost, 1.0 - settings_.iou_threshold);
   stage(tracked, low, iou_cost, 1.0 - settings_.low_iou_threshold);
   stage(tentative, high, iou_cost, 1.0 - settings_.tentative_iou_threshold);
-  if (settings_.motion_gate)
+  if (settings_.motion_gate) {
     stage([](const Track&) { return true; }, high,
           [](const Track& t, const Observation& o) { return t.filter.gating_distance(o.box); }, kGate95);
+    // 5. A confirmed track and a detection its object could have reached at its own speed in any direction
+    // since it was last seen (it turned, bounced, was pushed): the distance from the last detected centre over
+    // speed * frames + half the object's size, sizes within a factor of 2.
+    stage(confirmed, high, [](const Track& t, const Observation& o) {
+      const double ratio = o.box.height() / std::max(1.f, t.last_box.height());
+      if (ratio < 0.5 || ratio > 2) return 2.0;
+      const double speed = std::hypot(t.filter.mean().at<double>(4), t.filter.mean().at<double>(5));
+      const double reach = speed * static_cast<double>(t.frames_since_detection) +
+                           0.25 * (t.last_box.width() + t.last_box.height());
+      return std::hypot(o.box.cx() - t.last_box.cx(), o.box.cy() - t.last_box.cy()) / std::max(reach, 1.0);
+    }, 1.0);
+  }
 
   for (int o = 0; o < n_obs; ++o)
     if (track_of[o] >= 0) absorb(tracks_[track_of[o]], observations[o]);
@@ -158,6 +172,7 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     const Observation& obs = observations[o];
     if (!may_start[o]) continue;
     Track track{BoxKalman(obs.box, settings_.kalman)};
+    track.last_box = obs.box;
     track.label_id = obs.label_id;
     track.label = obs.label;
     track.score = effective_score(obs);

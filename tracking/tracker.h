@@ -19,7 +19,11 @@
 //   3. the remaining confident detections with the tentative tracks (IoU >= tentative_iou_threshold);
 //   4. what is left by the Kalman filter's gate (squared Mahalanobis distance of centre and height below the 95%
 //      chi-square quantile): objects that moved further than their size since the last detections (a fast object,
-//      a detector run every Nth frame) or turned while hidden.
+//      a detector run every Nth frame);
+//   5. what is still left, confirmed tracks only, by reach: a detection the object could have got to at its own
+//      speed in any direction since it was last detected (plus half its size; heights within a factor of 2):
+//      an object that turned or bounced while the detector was not looking, which a constant-velocity
+//      prediction overshoots.
 // A confident detection left over (score >= new_track_threshold) that does not overlap a detection continuing
 // a confirmed track at IoU >= birth_iou (a second report of that object) starts a tentative track; a tentative track is
 // confirmed, and only then given an id, on its min_hits-th detection (tracks born on the first frame are
@@ -105,6 +109,7 @@ class Tracker {
   struct Track {
     explicit Track(BoxKalman f) : filter(std::move(f)) {}
     BoxKalman filter;
+    Box last_box;     // the last detection's
     uint64_t id = 0;  // 0 while tentative
     State state = State::kTentative;
     int label_id = -1;
