@@ -2,13 +2,17 @@
 """Scores retinanettrack with py-motmetrics (the MOT community's evaluator) on sequences of the project's moving
 shapes with true ids, at several detector intervals, against a plain greedy IoU matcher as the baseline.
 
-    /usr/bin/python3 scripts/evaluate_tracking.py [--seeds 1000-1009] [--intervals 1,2,4] [--seconds 10]
-                                                 [--build build] [--work DIR] [--keep]
+    /usr/bin/python3 scripts/evaluate_tracking.py [--seeds 1000-1009] [--scene entering|bouncing]
+                                                 [--intervals 1,2,4] [--seconds 10] [--build build]
+                                                 [--work DIR] [--keep] [--per-seed]
+    /usr/bin/python3 scripts/evaluate_tracking.py --work DIR --replay --track-properties "min-hits=3" ...
 
 Each seed makes one sequence (640x480, 15 frames/s, H.264): shapes of the default model's classes (circles,
-squares, triangles, 15 to 160 px, turning) over backgrounds that change every 2 s. Some are in the frame at the
-start, others enter through an edge later; most drift straight out of the frame again, some bounce off its edges
-and stay; pairs enter from opposite sides at the same height and cross, the later drawn in front (occlusion).
+squares, triangles, 15 to 160 px, turning) over backgrounds that change every 2 s. Scene `entering` (the
+default): some are in the frame at the start, others enter through an edge later; most drift straight out of the
+frame again, some bounce off its edges and stay; pairs enter from opposite sides at the same height and cross, the
+later drawn in front (occlusion). Scene `bouncing`: the sample video's kind, 8 shapes in the frame from the start
+bouncing off its edges.
 Every shape has an id; truth per frame is each shape's box (its pixels inside the frame, hidden ones included)
 and its visibility (the share of the whole shape that is in the frame and not covered). Shapes at least half
 visible are scored; less visible ones are "don't care" (as MOTChallenge treats its low-visibility boxes): neither
@@ -115,6 +119,20 @@ class Mover:
         return (x1, y1, m) if m.any() else None
 
 
+def push(Gst, src, buf, what):
+    if src.emit("push-buffer", buf) != Gst.FlowReturn.OK:
+        sys.exit(f"evaluate_tracking: {what}: a frame was refused")
+
+
+def finish(Gst, pipeline, src, what):
+    """Ends an appsrc pipeline: EOS, then its EOS or first error within two minutes."""
+    src.emit("end-of-stream")
+    msg = pipeline.get_bus().timed_pop_filtered(120 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    if not msg or msg.type == Gst.MessageType.ERROR:
+        sys.exit(f"evaluate_tracking: {what}: " + (msg.parse_error()[0].message if msg else "timed out"))
+
+
 def make_sequence(seed, path, seconds, scene="entering", w=640, h=480, fps=15):
     """Writes the seed's sequence to `path` (MP4) and returns its truth: per frame, a list of
     {"id", "label", "box", "visibility"}. `scene`: "entering" (shapes entering, crossing and leaving, some
@@ -189,13 +207,8 @@ def make_sequence(seed, path, seconds, scene="entering", w=640, h=480, fps=15):
                 m.step(w, h)
         buf = Gst.Buffer.new_wrapped(img.clip(0, 255).astype(np.uint8).tobytes())
         buf.pts, buf.duration = i * Gst.SECOND // fps, Gst.SECOND // fps
-        if src.emit("push-buffer", buf) != Gst.FlowReturn.OK:
-            sys.exit("evaluate_tracking: the encoder refused a frame")
-    src.emit("end-of-stream")
-    msg = pipeline.get_bus().timed_pop_filtered(120 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
-    pipeline.set_state(Gst.State.NULL)
-    if not msg or msg.type == Gst.MessageType.ERROR:
-        sys.exit("evaluate_tracking: " + (msg.parse_error()[0].message if msg else "encoding timed out"))
+        push(Gst, src, buf, "encoding")
+    finish(Gst, pipeline, src, "encoding")
     return truth
 
 
@@ -240,13 +253,8 @@ def replay_tracker(raw_path, tracked_path, properties, width=640, height=480):
                                ("y_max", y2 / height), ("stale", bool(line["stale"]))):
                 s.set_value(key, value)
             meta.add_param(s)
-        if src.emit("push-buffer", buf) != Gst.FlowReturn.OK:
-            sys.exit("evaluate_tracking: the replay refused a frame")
-    src.emit("end-of-stream")
-    msg = pipeline.get_bus().timed_pop_filtered(120 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
-    pipeline.set_state(Gst.State.NULL)
-    if not msg or msg.type == Gst.MessageType.ERROR:
-        sys.exit("evaluate_tracking: replay: " + (msg.parse_error()[0].message if msg else "timed out"))
+        push(Gst, src, buf, "replay")
+    finish(Gst, pipeline, src, "replay")
 
 
 def read_lines(path):
