@@ -120,4 +120,39 @@ Detection to_detection(const Region& r, int width, int height) {
   return d;
 }
 
+namespace {
+
+// Registered once per process; GStreamer keeps the registration.
+const GstMetaInfo* analysis_meta_info() {
+  static const GstMetaInfo* info = [] {
+    static const gchar* tags[] = {nullptr};
+    return gst_meta_register_custom (kAnalysisMeta, tags, nullptr, nullptr, nullptr);
+  }();
+  return info;
+}
+
+}  // namespace
+
+void mark_not_analysed(GstBuffer* buffer, const std::string& reason) {
+  analysis_meta_info ();
+  GstCustomMeta* meta = gst_buffer_add_custom_meta (buffer, kAnalysisMeta);
+  if (!meta) return;
+  GstStructure* s = gst_custom_meta_get_structure (meta);
+  gst_structure_set (s, "analysed", G_TYPE_BOOLEAN, FALSE, "reason", G_TYPE_STRING, reason.c_str (), NULL);
+}
+
+bool was_analysed(GstBuffer* buffer, std::string* reason) {
+  analysis_meta_info ();
+  GstCustomMeta* meta = gst_buffer_get_custom_meta (buffer, kAnalysisMeta);
+  if (!meta) return true;
+  const GstStructure* s = gst_custom_meta_get_structure (meta);
+  gboolean analysed = TRUE;
+  gst_structure_get_boolean (s, "analysed", &analysed);
+  if (!analysed && reason) {
+    const gchar* text = gst_structure_get_string (s, "reason");
+    *reason = text ? text : "";
+  }
+  return analysed;
+}
+
 }  // namespace retinanet::gst

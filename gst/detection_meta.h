@@ -74,4 +74,12 @@ void set_object_id(GstVideoRegionOfInterestMeta* meta, int id, bool predicted);
 // `detection` param (full precision), else from its integer box (label -1, score -1).
 Detection to_detection(const Region& region, int width, int height);
 
+// A frame the detector could not look at (a buffer too small for its caps, say) is marked so, with the reason,
+// so that writers downstream can tell "not analysed" from "nothing found": a GstCustomMeta named
+// kAnalysisMeta whose structure has `analysed` FALSE and a `reason` string.
+constexpr const char* kAnalysisMeta = "GstRetinanetAnalysisMeta";
+void mark_not_analysed(GstBuffer* buffer, const std::string& reason);  // `buffer` must be writable
+// False (and `reason` set, when given) for a buffer marked by mark_not_analysed.
+bool was_analysed(GstBuffer* buffer, std::string* reason = nullptr);
+
 }  // namespace retinanet::gst

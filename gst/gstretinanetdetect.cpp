@@ -975,6 +975,18 @@ not_negotiated:
   GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("a buffer arrived before the caps"));
   return GST_FLOW_NOT_NEGOTIATED;
 invalid_buffer:
-  GST_ELEMENT_WARNING (self, CORE, NOT_IMPLEMENTED, (NULL), ("invalid video buffer received"));
-  return GST_FLOW_OK;
+  {
+    /* The frame goes on (nothing is lost), marked as not analysed, so that a writer downstream does not report it
+     * as a frame without objects. */
+    const GstVideoInfo *info = &filter->in_info;
+    gchar *reason = g_strdup_printf ("a %" G_GSIZE_FORMAT "-byte buffer is too small for a %dx%d %s frame "
+        "(%" G_GSIZE_FORMAT " bytes)", gst_buffer_get_size (buffer), GST_VIDEO_INFO_WIDTH (info),
+        GST_VIDEO_INFO_HEIGHT (info), gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (info)),
+        GST_VIDEO_INFO_SIZE (info));
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Frame not analysed: %s.", reason),
+        ("pts %" GST_TIME_FORMAT ", flags 0x%x", GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), GST_BUFFER_FLAGS (buffer)));
+    retinanet::gst::mark_not_analysed (buffer, reason);
+    g_free (reason);
+    return GST_FLOW_OK;
+  }
 }

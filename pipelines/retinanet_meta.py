@@ -99,6 +99,20 @@ def frame_record(buffer, frame, width, height, source):
     found = [_detection(roi, width, height) for roi in regions(buffer)]
     pts = buffer.pts
     timed = pts != Gst.CLOCK_TIME_NONE
-    return {"frame": frame, "pts": pts if timed else None, "timestamp": pts / 1e9 if timed else None,
-            "width": width, "height": height, "stale": any(stale for _, stale in found), "source": source,
-            "detections": [item for item, _ in found]}
+    record = {"frame": frame, "pts": pts if timed else None, "timestamp": pts / 1e9 if timed else None,
+              "width": width, "height": height, "stale": any(stale for _, stale in found), "source": source,
+              "detections": [item for item, _ in found]}
+    reason = not_analysed(buffer)
+    if reason is not None:
+        record.update(stale=False, analysed=False, reason=reason, detections=[])
+    return record
+
+
+def not_analysed(buffer):
+    """Why the detector could not look at this frame (a buffer too small for its caps), or None when it did: a frame
+    without detections for that reason is "not analysed", not "nothing found"."""
+    meta = buffer.get_custom_meta("GstRetinanetAnalysisMeta")
+    if meta is None:
+        return None
+    s = meta.get_structure()
+    return s.get_value("reason") or "" if not s.get_value("analysed") else None

@@ -229,6 +229,57 @@ TEST_F(DetectTest, EmptyGapBufferPassesThrough) {
   gst_harness_teardown(h);
 }
 
+// A buffer too small for its caps (empty, or cut short) without the GAP flag: a warning that says so, the buffer
+// goes on, marked as not analysed, and retinanetjson's line says "analysed": false with the reason rather than a
+// frame without objects; the next whole frame is analysed as usual.
+TEST_F(DetectTest, ShortBufferIsReportedAndMarkedNotAnalysed) {
+  const std::string path = gst_test::scratch_dir("short") + "/short.jsonl";
+  const std::string launch = "retinanetdetect mode=sync model=\"" + gst_test::model_path() +
+                             "\" ! retinanetjson location=\"" + path + "\"";
+  GstHarness* h = gst_harness_new_parse(launch.c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  const Frame f = frame(GST_VIDEO_FORMAT_RGB, 320, 240);
+  gst_harness_set_src_caps_str(h, gst_test::caps_string(f).c_str());
+  for (const gsize size : {gsize{0}, gsize{1000}}) {
+    GstBuffer* cut = gst_buffer_new_allocate(nullptr, size, nullptr);
+    GST_BUFFER_PTS(cut) = size * GST_MSECOND;
+    GstBuffer* out = gst_harness_push_and_pull(h, cut);
+    ASSERT_NE(out, nullptr) << "the buffer is not lost";
+    EXPECT_EQ(gst_buffer_get_size(out), size);
+    std::string reason;
+    EXPECT_FALSE(retinanet::gst::was_analysed(out, &reason));
+    EXPECT_NE(reason.find(std::to_string(size) + "-byte buffer is too small for a 320x240 RGB frame"),
+              std::string::npos) << reason;
+    gst_buffer_unref(out);
+    GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    ASSERT_NE(warning, nullptr);
+    GError* error = nullptr;
+    gst_message_parse_warning(warning, &error, nullptr);
+    EXPECT_NE(std::string(error->message).find("Frame not analysed"), std::string::npos) << error->message;
+    EXPECT_EQ(std::string(error->message).find("not implemented"), std::string::npos) << error->message;
+    g_clear_error(&error);
+    gst_message_unref(warning);
+  }
+  GstBuffer* out = gst_harness_push_and_pull(h, gst_test::make_buffer(f, GST_SECOND));
+  ASSERT_NE(out, nullptr);
+  EXPECT_TRUE(retinanet::gst::was_analysed(out));
+  gst_test::expect_regions_match(retinanet::gst::read_regions(out), answer(f), f.width, f.height);
+  gst_buffer_unref(out);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+  const std::vector<nlohmann::json> lines = gst_test::read_json_lines(path);
+  ASSERT_EQ(lines.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(lines[i]["analysed"], false);
+    EXPECT_TRUE(lines[i]["detections"].empty());
+    EXPECT_NE(lines[i]["reason"].get<std::string>().find("too small"), std::string::npos);
+  }
+  EXPECT_FALSE(lines[2].contains("analysed"));
+  EXPECT_FALSE(lines[2]["detections"].empty());
+}
+
 TEST_F(DetectTest, CapsRenegotiateMidStream) {
   GstHarness* h = harness();
   const std::tuple<GstVideoFormat, int, int> steps[] = {{GST_VIDEO_FORMAT_RGB, 320, 240},
