@@ -10,7 +10,7 @@
  * (double), `x_min`, `y_min`, `x_max`, `y_max` (double, 0..1 of the frame) and `stale` (boolean, TRUE on frames
  * that carry the detections of an earlier frame, see #GstRetinanetDetect:interval). Pixels are not changed.
  *
- * The model is a `.safetensors` file (see model/export_torchvision.py); it is loaded once, when the element
+ * The model is a `.safetensors` file (see model/files/export_torchvision.py); it is loaded once, when the element
  * starts. Without #GstRetinanetDetect:model the project's embedded default model is used. Thresholds and sizes
  * default to the model file's own settings. A model that cannot be loaded, or a device that is not there, stops
  * the pipeline with an error naming the file and the reason.
@@ -211,7 +211,7 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of the RetinaNet model (.safetensors, as written by model/export_torchvision.py or "
+          "Path of the RetinaNet model (.safetensors, as written by model/files/export_torchvision.py or "
           "retinanet-train); empty: the embedded default model. NULL or READY state only", DEFAULT_PROP_MODEL,
           MODEL_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_DEVICE,
