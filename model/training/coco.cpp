@@ -11,6 +11,32 @@ namespace retinanet {
 
 using nlohmann::json;
 
+namespace {
+
+CocoAnnotation annotation(const json& ann, const std::vector<double>& bbox, int label, bool crowd) {
+  CocoAnnotation a;
+  a.id = ann.value("id", int64_t{0});
+  a.label = label;
+  a.x = bbox[0], a.y = bbox[1], a.w = bbox[2], a.h = bbox[3];
+  a.area = ann.contains("area") && ann["area"].is_number() ? ann["area"].get<double>() : a.w * a.h;
+  a.crowd = crowd;
+  return a;
+}
+
+// Crowd annotations only matter to evaluation; one that is malformed is skipped, as training always skipped them.
+void add_crowd(const json& ann, CocoDataset& data, const std::map<int64_t, size_t>& index) {
+  try {
+    auto it = index.find(ann.at("image_id").get<int64_t>());
+    const auto bbox = ann.at("bbox").get<std::vector<double>>();
+    const int label = ann.at("category_id").get<int>();
+    if (it == index.end() || bbox.size() != 4 || label <= 0 || label >= static_cast<int>(data.labels.size())) return;
+    data.images[it->second].annotations.push_back(annotation(ann, bbox, label, true));
+  } catch (const json::exception&) {
+  }
+}
+
+}  // namespace
+
 CocoDataset read_coco(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ModelError(path + ": cannot open");
@@ -39,16 +65,22 @@ CocoDataset read_coco(std::istream& in, const std::string& path) {
       data.labels[id] = cat.at("name").get<std::string>();
     }
     for (const json& ann : root.value("annotations", json::array())) {
-      if (ann.value("iscrowd", 0)) continue;
+      if (ann.value("iscrowd", 0)) {
+        add_crowd(ann, data, index);
+        continue;
+      }
       auto it = index.find(ann.at("image_id").get<int64_t>());
       if (it == index.end())
         throw ModelError(path + ": annotation " + ann.value("id", json()).dump() + " refers to an unknown image");
-      const auto bbox = ann.at("bbox").get<std::vector<float>>();
+      const auto bbox = ann.at("bbox").get<std::vector<double>>();
       const int label = ann.at("category_id").get<int>();
       if (bbox.size() != 4 || label <= 0 || label >= static_cast<int>(data.labels.size()))
         throw ModelError(path + ": annotation " + ann.value("id", json()).dump() + " has a bad bbox or category_id");
+      data.images[it->second].annotations.push_back(annotation(ann, bbox, label, false));
       if (bbox[2] <= 0 || bbox[3] <= 0) continue;  // degenerate boxes cannot be matched
-      data.images[it->second].objects.push_back({label, bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]});
+      const float x = static_cast<float>(bbox[0]), y = static_cast<float>(bbox[1]);
+      data.images[it->second].objects.push_back(
+          {label, x, y, x + static_cast<float>(bbox[2]), y + static_cast<float>(bbox[3])});
     }
     return data;
   } catch (const json::exception& e) {

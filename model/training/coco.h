@@ -10,11 +10,22 @@
 
 namespace retinanet {
 
+// One annotation as the file has it, crowd ones included: what COCO evaluation matches against (crowd boxes and
+// those outside an area range are ignored there, not dropped). Doubles, as pycocotools reads them.
+struct CocoAnnotation {
+  int64_t id = 0;
+  int label = 0;
+  double x = 0, y = 0, w = 0, h = 0;  // the file's bbox (may be degenerate)
+  double area = 0;                    // the file's `area`, else w * h
+  bool crowd = false;
+};
+
 struct CocoImage {
   int64_t id = 0;
   std::string file_name;
   int width = 0, height = 0;
-  std::vector<LabeledBox> objects;  // crowd annotations left out
+  std::vector<LabeledBox> objects;  // for training: crowd annotations and degenerate boxes left out
+  std::vector<CocoAnnotation> annotations;  // for evaluation: every valid annotation, in file order
 };
 
 struct CocoDataset {
