@@ -27,6 +27,7 @@
 
 #include <string.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -71,8 +72,14 @@ struct _GstRetinanetCameraSrcWatch
   bool reconnecting = false;    /* a WARNING was posted: the next buffer means the camera is back */
   bool playing = false;
   Clock::time_point last_frame; /* or the last (re)connection, or the start of PLAYING */
+  bool connecting = true;       /* no frame yet from this source: it gets kConnectGraceMs at least */
   int attempts = 0;             /* reconnections since the last frame */
 };
+
+/* A new connection's first frame may take longer than `timeout` (RTSP setup, a camera or server starting its
+ * encoder, the decoder's first key frame): giving up on it mid-setup would only start the same wait again, and a
+ * server sharing one media between clients can be left unable to play by clients that leave while it prepares. */
+constexpr guint kConnectGraceMs = 20000;
 
 static void gst_retinanet_camera_src_set_property (GObject * object, guint prop_id, const GValue * value,
     GParamSpec * pspec);
@@ -105,7 +112,8 @@ gst_retinanet_camera_src_class_init (GstRetinanetCameraSrcClass * klass)
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_uint ("timeout", "Timeout",
-          "Milliseconds without a frame, while PLAYING, after which the camera counts as lost (0: never)",
+          "Milliseconds without a frame, while PLAYING, after which the camera counts as lost (0: never); a new "
+          "connection's first frame may take up to 20 s (or this timeout, if longer)",
           0, G_MAXUINT, DEFAULT_PROP_TIMEOUT,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property (gobject_class, PROP_RECONNECT_INTERVAL,
@@ -144,6 +152,7 @@ out_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     {
       std::lock_guard<std::mutex> lock (w->mutex);
       w->last_frame = Clock::now ();
+      w->connecting = false;
       if (w->reconnecting) {
         back = true;
         attempts = w->attempts;
@@ -266,6 +275,7 @@ replace_source (GstRetinanetCameraSrc * self)
   {
     std::lock_guard<std::mutex> lock (self->watch->mutex);
     self->watch->lost = false;
+    self->watch->connecting = true;
     self->watch->last_frame = Clock::now ();
   }
   GST_OBJECT_LOCK (self);
@@ -291,10 +301,11 @@ watch_loop (GstRetinanetCameraSrc * self)
     interval_ms = self->reconnect_interval_ms;
     max_attempts = self->reconnect_attempts;
     GST_OBJECT_UNLOCK (self);
+    const guint limit_ms = w->connecting ? std::max (timeout_ms, kConnectGraceMs) : timeout_ms;
     if (!w->lost && w->playing && timeout_ms > 0 &&
-        Clock::now () - w->last_frame > std::chrono::milliseconds (timeout_ms)) {
+        Clock::now () - w->last_frame > std::chrono::milliseconds (limit_ms)) {
       w->lost = true;
-      w->why = "no frame for " + std::to_string (timeout_ms) + " ms";
+      w->why = "no frame for " + std::to_string (limit_ms) + " ms" + (w->connecting ? " since connecting" : "");
     }
     if (!w->lost)
       continue;
@@ -505,6 +516,10 @@ gst_retinanet_camera_src_change_state (GstElement * element, GstStateChange tran
         return GST_STATE_CHANGE_FAILURE;
       }
       g_free (location);
+      {
+        std::lock_guard<std::mutex> lock (self->watch->mutex);
+        self->watch->connecting = true;
+      }
       GST_OBJECT_LOCK (self);
       self->source = GST_ELEMENT (gst_object_ref (source));
       GST_OBJECT_UNLOCK (self);
