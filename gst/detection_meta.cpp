@@ -122,9 +122,11 @@ Detection to_detection(const Region& r, int width, int height) {
 
 namespace {
 
-// Registered once per process; GStreamer keeps the registration.
+// Registered once per process; GStreamer keeps the registration. Another copy of this code (the plugin's, in an
+// application that links these helpers too) may have registered it first.
 const GstMetaInfo* analysis_meta_info() {
   static const GstMetaInfo* info = [] {
+    if (const GstMetaInfo* known = gst_meta_get_info (kAnalysisMeta)) return known;
     static const gchar* tags[] = {nullptr};
     return gst_meta_register_custom (kAnalysisMeta, tags, nullptr, nullptr, nullptr);
   }();
