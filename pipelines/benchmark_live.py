@@ -155,7 +155,6 @@ def main():
     args = parser.parse_args()
     if args.run:
         args.streams = int(args.streams)
-        args.sharing = args.sharing
         return run_one(args)
 
     os.environ.setdefault("RETINANET_BUILD", args.build)
