@@ -23,6 +23,8 @@ nlohmann::json frame_json(GstBuffer* buffer, uint64_t frame, int width, int heig
       list[i]["score"] = nullptr;
     }
     if (regions[i].object_id >= 0) list[i]["object_id"] = regions[i].object_id;  // a tracker's (retinanettrack)
+    // The tracker's prediction, not a detection of this frame: readers that count or time objects tell them apart.
+    if (regions[i].predicted) list[i]["predicted"] = true;
   }
   const GstClockTime pts = GST_BUFFER_PTS (buffer);
   const bool timed = GST_CLOCK_TIME_IS_VALID (pts);

@@ -116,8 +116,11 @@ TEST(Track, IdsStayThroughCrossingsAndHidingAndAreNeverReused) {
     }
     // Predicted boxes (coast-misses=1) only where a detection went missing: the first frame the circle is
     // hidden, the frame the triangle left, and while a and b overlap so much that one counts as a duplicate.
-    for (const auto& r : regions)
-      if (r.predicted) EXPECT_TRUE((f == 10 && r.label == "circle") || f == 9 || (f >= 19 && f <= 25)) << f;
+    for (const auto& r : regions) {
+      if (r.predicted) {
+        EXPECT_TRUE((f == 10 && r.label == "circle") || f == 9 || (f >= 19 && f <= 25)) << f;
+      }
+    }
     ids["a"].insert(id_of(regions, objects[0]));
     ids["b"].insert(id_of(regions, objects[1]));
     if (circle_visible) ids["circle"].insert(id_of(regions, objects[2]));
@@ -268,6 +271,29 @@ TEST(Track, JsonLinesCarryTheIds) {
     ++lines;
   }
   EXPECT_EQ(lines, 3);
+}
+
+// A predicted box (a frame the detector skipped) says so in its line, a detected one does not.
+TEST(Track, JsonLinesMarkPredictedBoxes) {
+  const std::string path = gst_test::scratch_dir("track_json_predicted") + "/tracked.jsonl";
+  {
+    TrackHarness h("retinanettrack min-hits=1 ! retinanetjson location=" + path);
+    for (int f = 0; f < 2; ++f) h.push({detection(50 + 4.f * f, 50, 30)});
+    h.push({detection(54, 50, 30)}, /*stale=*/true);  // carried: the tracker replaces it by its prediction
+  }
+  std::ifstream in(path);
+  std::vector<nlohmann::json> frames;
+  for (std::string line; std::getline(in, line);) frames.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(frames.size(), 3u);
+  for (int f = 0; f < 3; ++f) {
+    ASSERT_EQ(frames[f]["detections"].size(), 1u) << "frame " << f;
+    const nlohmann::json& d = frames[f]["detections"][0];
+    EXPECT_EQ(d["object_id"], 1) << "frame " << f;
+    EXPECT_EQ(d.contains("predicted"), f == 2) << "frame " << f;
+  }
+  EXPECT_EQ(frames[2]["detections"][0]["predicted"], true);
+  // Moved on with the object (4 px a frame), not the carried box.
+  EXPECT_GT(frames[2]["detections"][0]["box"][0].get<double>(), 54 - 15 + 1);
 }
 
 TEST(Track, PropertiesHaveTheirDefaultsAndTakeEffect) {
