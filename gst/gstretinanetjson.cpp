@@ -31,7 +31,10 @@
 #include "gst/gstretinanetjson.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -122,8 +125,8 @@ gst_retinanet_json_init (GstRetinanetJson * self)
   self->location = g_strdup (DEFAULT_PROP_LOCATION);
   self->source_id = g_strdup (DEFAULT_PROP_SOURCE_ID);
   self->source = NULL;
-  self->out = NULL;
-  self->own_out = FALSE;
+  self->fd = -1;
+  self->own_fd = FALSE;
   gst_video_info_init (&self->info);
   self->frame_number = 0;
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
@@ -134,8 +137,8 @@ gst_retinanet_json_finalize (GObject * object)
 {
   GstRetinanetJson *self = GST_RETINANET_JSON (object);
 
-  if (self->out && self->own_out)
-    fclose (self->out);
+  if (self->fd >= 0 && self->own_fd)
+    close (self->fd);
   g_free (self->location);
   g_free (self->source_id);
   g_free (self->source);
@@ -221,13 +224,15 @@ gst_retinanet_json_start (GstBaseTransform * trans)
   self->frame_number = 0;
   gst_video_info_init (&self->info);
   if (location) {
-    self->out = fopen (location, "w");
-    if (!self->out)
+    self->fd = open (location, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (self->fd < 0)
       goto open_failed;
-    self->own_out = TRUE;
+    self->own_fd = TRUE;
   } else {
-    self->out = stdout;
-    self->own_out = FALSE;
+    /* Whatever the host printed before stays before our lines. */
+    fflush (stdout);
+    self->fd = STDOUT_FILENO;
+    self->own_fd = FALSE;
   }
   g_free (location);
   return TRUE;
@@ -244,12 +249,10 @@ gst_retinanet_json_stop (GstBaseTransform * trans)
 {
   GstRetinanetJson *self = GST_RETINANET_JSON (trans);
 
-  if (self->out && self->own_out)
-    fclose (self->out);
-  else if (self->out)
-    fflush (self->out);
-  self->out = NULL;
-  self->own_out = FALSE;
+  if (self->fd >= 0 && self->own_fd)
+    close (self->fd);
+  self->fd = -1;
+  self->own_fd = FALSE;
   return TRUE;
 }
 
@@ -267,6 +270,30 @@ invalid_caps:
   return FALSE;
 }
 
+/* Writes `line` whole or not at all: a write that fails part way (full disk, file size limit) is cut back to where
+ * the line began, so the file always ends with a complete line. On failure errno says why. Standard output, when
+ * a pipe, cannot be cut back; what reached it stays. */
+static bool
+write_line (int fd, const std::string & line)
+{
+  const off_t start = lseek (fd, 0, SEEK_CUR);
+  size_t done = 0;
+  while (done < line.size ()) {
+    const ssize_t n = write (fd, line.data () + done, line.size () - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : ENOSPC;
+      if (done > 0 && start >= 0 && ftruncate (fd, start) == 0)
+        lseek (fd, start, SEEK_SET);
+      errno = error;
+      return false;
+    }
+    done += (size_t) n;
+  }
+  return true;
+}
+
 static GstFlowReturn
 gst_retinanet_json_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 {
@@ -282,13 +309,22 @@ gst_retinanet_json_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   }
   ++self->frame_number;
 
-  /* Flushed per line, so a reader following the file sees each frame as it passes. */
-  if (fwrite (text.data (), 1, text.size (), self->out) != text.size () || fflush (self->out) != 0)
+  /* Unbuffered, so a reader following the file sees each frame as it passes. */
+  if (!write_line (self->fd, text))
     goto write_failed;
   return GST_FLOW_OK;
 
 write_failed:
-  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Could not write the detections: %s.", g_strerror (errno)),
-      (NULL));
+  {
+    const int error = errno;
+    if (error == ENOSPC)
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Could not write the detections: %s.", g_strerror (error)),
+          ("frame %" G_GUINT64_FORMAT " not written; the file ends with the last whole line", self->frame_number - 1));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Could not write the detections: %s.", g_strerror (error)),
+          ("frame %" G_GUINT64_FORMAT " not written; the file ends with the last whole line", self->frame_number - 1));
+  }
   return GST_FLOW_ERROR;
 }

@@ -6,8 +6,6 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
-#include <stdio.h>
-
 G_BEGIN_DECLS
 
 #define GST_TYPE_RETINANET_JSON (gst_retinanet_json_get_type ())
@@ -22,8 +20,8 @@ struct _GstRetinanetJson
   gchar *source_id;        /* NULL: the element's name */
 
   /* streaming state: opened at start, closed at stop */
-  FILE *out;
-  gboolean own_out;        /* FALSE for stdout, which is never closed */
+  int fd;                  /* -1 when stopped */
+  gboolean own_fd;         /* FALSE for standard output, which is never closed */
   GstVideoInfo info;       /* the negotiated frame size */
   guint64 frame_number;
   gchar *source;           /* the source id in use, fixed at start */

@@ -3,6 +3,10 @@
 #include <gst/check/gstharness.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "gst_test_util.h"
@@ -69,6 +73,55 @@ TEST(Json, ForeignMetasHaveNoLabelOrScoreAndBuffersPassUntouched) {
       nlohmann::json::parse(R"([{"label": null, "name": "face", "score": null, "box": [4.0, 5.0, 24.0, 35.0]}])");
   EXPECT_EQ(lines[0].at("detections"), expected);
   EXPECT_TRUE(lines[1].at("detections").empty());
+}
+
+// A full disk, simulated by a file size limit (the write fails with EFBIG once the file reaches it, after writing
+// what fits): the file must end with a whole line, every line valid, and the error must say what failed.
+TEST(Json, AFullDiskLeavesOnlyWholeLines) {
+  const std::string path = gst_test::scratch_dir("json") + "/full.jsonl";
+  GstHarness* h = gst_harness_new_parse(("retinanetjson location=\"" + path + "\"").c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=I420,width=64,height=48,framerate=30/1");
+
+  // The limit is the process's: set only while this test writes, restored before any assertion.
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  void (*saved_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+  rlimit limit = saved;
+  limit.rlim_cur = 1000;  // a few lines of about 300 bytes: the fourth or so is cut by the limit
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  int pushed = 0;
+  GstFlowReturn flow = GST_FLOW_OK;
+  for (; pushed < 100; ++pushed) {
+    GstBuffer* in = gst_harness_create_buffer(h, 64 * 48 * 3 / 2);
+    for (int i = 0; i < 4; ++i) gst_buffer_add_video_region_of_interest_meta(in, "face", 4 + i, 5, 20, 30);
+    flow = gst_harness_push(h, in);
+    if (flow != GST_FLOW_OK) break;
+    gst_buffer_unref(gst_harness_pull(h));
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  signal(SIGXFSZ, saved_handler);
+
+  EXPECT_EQ(flow, GST_FLOW_ERROR);
+  GstMessage* error = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  ASSERT_NE(error, nullptr) << "an error on the bus";
+  GError* gerror = nullptr;
+  gst_message_parse_error(error, &gerror, nullptr);
+  EXPECT_NE(std::string(gerror->message).find(g_strerror(EFBIG)), std::string::npos) << gerror->message;
+  g_error_free(gerror);
+  gst_message_unref(error);
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
+
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  EXPECT_LT(text.size(), 1000u) << "the cut line was taken back, not just stopped at the limit";
+  EXPECT_EQ(text.back(), '\n');
+  const std::vector<nlohmann::json> lines = read_lines(path);
+  EXPECT_EQ(lines.size(), static_cast<size_t>(pushed)) << "every frame pushed before the failure, whole";
+  for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i].at("detections").size(), 4u);
 }
 
 }  // namespace
