@@ -115,3 +115,23 @@ def read_safetensors(path):
         begin, end = info["data_offsets"]
         out[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f4").copy()).reshape(info["shape"])
     return out
+
+
+def with_frozen_batch_norm(model):
+    """A copy of `model` whose backbone batch norms are torchvision's FrozenBatchNorm2d with the same statistics and
+    affine parameters: what retinanet_resnet50_fpn(weights_backbone=...) builds for fine-tuning."""
+    import copy
+    from torchvision.ops.misc import FrozenBatchNorm2d
+    frozen = copy.deepcopy(model)
+
+    def replace(module):
+        for name, child in module.named_children():
+            if isinstance(child, torch.nn.BatchNorm2d):
+                f = FrozenBatchNorm2d(child.num_features, eps=child.eps)
+                for key in ("weight", "bias", "running_mean", "running_var"):
+                    getattr(f, key).copy_(getattr(child, key).detach())
+                setattr(module, name, f)
+            else:
+                replace(child)
+    replace(frozen.backbone.body)
+    return frozen

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <thread>
 
+#include "model/training/class_set.h"
 #include "model/training/coco.h"
 #include "common/model_error.h"
 #include "model/network/arch.h"
@@ -27,25 +28,38 @@ const char* kUsage =
     "usage: retinanet-train [data] [model] [schedule] --output FILE\n"
     "  data:     --synthetic (default) | --coco ANN.json --image-dir DIR\n"
     "  model:    --arch NAME (a new model; default retinanet_tiny_fpn) | --weights FILE (start from a model file)\n"
-    "            | --resume CHECKPOINT (continue a run, optimiser state included)\n"
+    "            | --resume CHECKPOINT (continue a run, optimiser and backbone settings included)\n"
     "            --min-size N --max-size N (new models)\n"
-    "  schedule: --iterations N --batch N --optimizer adamw|sgd --lr F --warmup N --weight-decay F\n"
-    "            --checkpoint-every N --time-limit MINUTES --stop-after ITERATION --seed N --threads N\n"
-    "            --workers N\n"
+    "  backbone, as torchvision's detection models (starting from --weights: fine-tuning):\n"
+    "            --trainable-backbone-layers N  0-5 of layer4, layer3, layer2, layer1, conv1 train (5 adds bn1);\n"
+    "                                           default 3 with --weights, 5 (always) for a new model\n"
+    "            --train-bn                     with --weights: batch norm trains (batch statistics) instead of\n"
+    "                                           being frozen as FrozenBatchNorm2d; a new model's always trains\n"
+    "  classes:  with --weights, data whose categories differ from the model's labels gets a new class predictor\n"
+    "            (cls_logits, initialised as torchvision's), every other tensor kept; the output carries the\n"
+    "            data's labels. --resume needs the checkpoint's classes.\n"
+    "  schedule: --iterations N (20000) --batch N (4) --optimizer adamw|sgd (adamw; sgd: momentum 0.9)\n"
+    "            --lr F (1e-3) --warmup N (300: linear from lr/1000) then cosine decay to lr/100 at --iterations\n"
+    "            --weight-decay F (1e-4) --grad-clip F (10: max global gradient norm; 0 disables)\n"
+    "            --checkpoint-every N (500) --time-limit MINUTES --stop-after ITERATION --seed N (1)\n"
+    "            --threads N (all cores) --workers N (1: data-preparing threads)\n"
+    "  augmentation: COCO data only: horizontal flip (p 0.5)\n"
     "Other modes:\n"
-    "  retinanet-train --weights W --coco ANN.json --image-dir DIR --loss-only\n"
-    "      one JSON line per image: {\"image\", \"classification\", \"bbox_regression\"}, no update, no augmentation\n"
+    "  retinanet-train --weights W --coco ANN.json --image-dir DIR --loss-only [--train-bn]\n"
+    "      one JSON line per image: {\"image\", \"classification\", \"bbox_regression\"}, no update, no augmentation;\n"
+    "      batch norm frozen unless --train-bn, as in training\n"
     "  retinanet-train --write-coco DIR --count N [--seed N] [--width W --height H] [--min-objects N]\n"
     "                  [--max-objects N]\n"
     "      writes N synthetic scenes as PNG files and DIR/annotations.json\n";
 
 struct Args {
-  bool synthetic = false, loss_only = false;
+  bool synthetic = false, loss_only = false, train_bn = false;
+  int trainable_layers = -1;  // -1: the start's default (3 from --weights, 5 from scratch)
   std::string coco, image_dir, arch = "retinanet_tiny_fpn", weights, resume, output, write_coco;
   int min_size = 0, max_size = 0, iterations = 20000, batch = 4, checkpoint_every = 500, seed = 1, threads = 0;
   int stop_after = 0;  // stop (with a checkpoint) after this iteration, keeping --iterations' schedule
   int workers = 1, count = 100, width = 640, height = 480, warmup = 300, min_objects = 1, max_objects = 10;
-  float lr = 1e-3f, weight_decay = 1e-4f, time_limit = 0;
+  float lr = 1e-3f, weight_decay = 1e-4f, time_limit = 0, grad_clip = 10;
   std::string optimizer = "adamw";
 };
 
@@ -89,7 +103,9 @@ int write_coco_set(const Args& a) {
 int loss_only(const Args& a) {
   RetinaNet net = load_model(a.weights).net;
   const CocoDataset data = read_coco(a.coco);
-  Trainer trainer(net, TrainOptions{});
+  TrainOptions options;
+  options.frozen_batch_norm = !a.train_bn;  // a model file: torchvision's fine-tuning setup
+  Trainer trainer(net, options);
   for (const CocoImage& image : data.images) {
     const std::string path = a.image_dir + "/" + image.file_name;
     cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
@@ -120,18 +136,51 @@ int train(const Args& a) {
     if (coco.images.empty()) throw ModelError(a.coco + ": no images");
     labels = coco.labels;
   }
-  RetinaNet net = !a.weights.empty() ? load_model(a.weights).net
-                  : !a.resume.empty() ? load_model(a.resume).net
-                                      : RetinaNet(new_model_config(a, labels));
-  if (net->config().num_classes != static_cast<int>(labels.size()))
-    throw ModelError("the model has " + std::to_string(net->config().num_classes) + " classes, the data " +
-                     std::to_string(labels.size()));
   TrainOptions options;
+  RetinaNet net{nullptr};
+  if (!a.resume.empty()) {
+    net = load_model(a.resume).net;
+    if (!same_class_set(net->config(), labels))
+      throw ModelError("--resume " + a.resume + ": the checkpoint has " + std::to_string(net->config().num_classes) +
+                       " classes (" + label_list_text(net->config().labels) + "), the data " +
+                       std::to_string(labels.size()) + " (" + label_list_text(labels) +
+                       "); start a run on new classes with --weights");
+    const BackboneTraining recorded = read_backbone_training(a.resume);
+    if (a.train_bn && recorded.frozen_batch_norm)
+      throw ModelError("--train-bn: the run being resumed has frozen batch norm");
+    if (a.trainable_layers >= 0 && a.trainable_layers != recorded.trainable_backbone_layers)
+      throw ModelError("--trainable-backbone-layers " + std::to_string(a.trainable_layers) +
+                       ": the run being resumed trains " + std::to_string(recorded.trainable_backbone_layers));
+    options.frozen_batch_norm = recorded.frozen_batch_norm;
+    options.trainable_backbone_layers = recorded.trainable_backbone_layers;
+  } else if (!a.weights.empty()) {
+    net = load_model(a.weights).net;
+    if (!same_class_set(net->config(), labels)) {
+      std::fprintf(stderr,
+                   "retinanet-train: new class set: the data's %zu classes (%s) replace the model's %d (%s); the "
+                   "class predictor starts anew, every other tensor is kept\n",
+                   labels.size(), label_list_text(labels).c_str(), net->config().num_classes,
+                   label_list_text(net->config().labels).c_str());
+      net = with_class_set(net, labels);
+    }
+    options.frozen_batch_norm = !a.train_bn;
+    options.trainable_backbone_layers = a.trainable_layers >= 0 ? a.trainable_layers : 3;
+  } else {
+    net = RetinaNet(new_model_config(a, labels));
+    // As torchvision without pretrained weights: the whole backbone trains, batch norm included.
+    if (a.trainable_layers >= 0 && a.trainable_layers != 5)
+      std::fprintf(stderr, "retinanet-train: warning: --trainable-backbone-layers applies to --weights only; a new "
+                           "model trains all 5\n");
+  }
   options.optimizer = a.optimizer;
   options.lr = a.lr;
   options.weight_decay = a.weight_decay;
   options.warmup = a.warmup;
   options.iterations = a.iterations;
+  options.grad_clip = a.grad_clip;
+  if (a.iterations < a.warmup)
+    std::fprintf(stderr, "retinanet-train: warning: --iterations %d is shorter than the warm-up (%d): the learning "
+                         "rate never reaches --lr %g\n", a.iterations, a.warmup, a.lr);
   Trainer trainer(net, options);
   const int start = a.resume.empty() ? 0 : trainer.resume(a.resume);
 
@@ -155,8 +204,10 @@ int train(const Args& a) {
     const int done = it + 1 - start;
     if (done % 10 == 0 || it + 1 == a.iterations) {
       const double t = elapsed();
-      std::fprintf(stderr, "iter %d/%d  cls %.4f  box %.4f  lr %.2e  %.1f img/s  elapsed %s  left %s\n", it + 1,
-                   a.iterations, cls_avg, box_avg, trainer.learning_rate(it), done * a.batch / t,
+      char warmup[48] = "";
+      if (it < a.warmup) std::snprintf(warmup, sizeof warmup, " (warm-up %d/%d)", it + 1, a.warmup);
+      std::fprintf(stderr, "iter %d/%d  cls %.4f  box %.4f  lr %.2e%s  %.1f img/s  elapsed %s  left %s\n", it + 1,
+                   a.iterations, cls_avg, box_avg, trainer.learning_rate(it), warmup, done * a.batch / t,
                    duration_text(t).c_str(), duration_text(t / done * (a.iterations - it - 1)).c_str());
     }
     if ((it + 1) % a.checkpoint_every == 0) trainer.save(a.output, it + 1);
@@ -179,6 +230,8 @@ int main(int argc, char** argv) {
   retinanet::cli::ArgParser args("retinanet-train", kUsage);
   args.add_switch("--synthetic", &a.synthetic);
   args.add_switch("--loss-only", &a.loss_only);
+  args.add_switch("--train-bn", &a.train_bn);
+  args.add_int("--trainable-backbone-layers", &a.trainable_layers, 0, 5);
   args.add_string("--coco", &a.coco);
   args.add_string("--image-dir", &a.image_dir);
   args.add_string("--arch", &a.arch);
@@ -203,12 +256,14 @@ int main(int argc, char** argv) {
   args.add_int("--max-objects", &a.max_objects, 0, 100);
   args.add_float("--lr", &a.lr, 0, 10);
   args.add_float("--weight-decay", &a.weight_decay, 0, 1);
+  args.add_float("--grad-clip", &a.grad_clip, 0);
   args.add_float("--time-limit", &a.time_limit, 0);
   args.add_int("--stop-after", &a.stop_after, 0);
   if (!args.parse(argc, argv, rest)) return 2;
   if (!rest.empty()) return args.fail("unexpected argument '" + rest[0] + "'");
   if (!a.coco.empty() && a.image_dir.empty()) return args.fail("--coco needs --image-dir");
   if (a.synthetic && !a.coco.empty()) return args.fail("--synthetic and --coco exclude each other");
+  if (!a.weights.empty() && !a.resume.empty()) return args.fail("--weights and --resume exclude each other");
   try {
     torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency()));
     torch::manual_seed(a.seed);

@@ -2,6 +2,10 @@
 
 #include <torch/nn/functional/pooling.h>
 
+#include <string>
+
+#include "common/model_error.h"
+
 namespace retinanet {
 
 namespace nn = torch::nn;
@@ -90,6 +94,34 @@ void ResNetBodyImpl::fold_batch_norm(bool pack) {
   if (pack) folded_stem_[0].pack();
   for (auto& layer : layers_)
     for (auto& block : *layer) block.get<ResidualBlock>()->fold_batch_norm(pack);
+}
+
+void ResNetBodyImpl::freeze_batch_norm() {
+  for (auto& module : modules(/*include_self=*/false))
+    if (auto* bn = module->as<nn::BatchNorm2d>())
+      for (auto& p : bn->parameters()) p.requires_grad_(false);
+  frozen_bn_ = true;
+  train(is_training());
+}
+
+void ResNetBodyImpl::set_trainable_layers(int layers) {
+  if (layers < 0 || layers > 5)
+    throw ModelError("trainable backbone layers must be 0 to 5, got " + std::to_string(layers));
+  std::vector<std::string> trained = {"layer4", "layer3", "layer2", "layer1", "conv1"};
+  trained.resize(layers);
+  if (layers == 5) trained.push_back("bn1");
+  for (auto& p : named_parameters()) {
+    bool train_it = false;
+    for (const std::string& prefix : trained) train_it = train_it || p.key().rfind(prefix + ".", 0) == 0;
+    if (!train_it) p.value().requires_grad_(false);
+  }
+}
+
+void ResNetBodyImpl::train(bool on) {
+  nn::Module::train(on);
+  if (!frozen_bn_) return;
+  for (auto& module : modules(/*include_self=*/false))
+    if (auto* bn = module->as<nn::BatchNorm2d>()) bn->eval();
 }
 
 }  // namespace retinanet

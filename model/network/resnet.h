@@ -43,7 +43,18 @@ class ResNetBodyImpl : public torch::nn::Module {
   std::array<torch::Tensor, 3> forward(torch::Tensor x);
   void fold_batch_norm(bool pack);
 
+  // torchvision's FrozenBatchNorm2d, as its detection models use when they start from trained weights: every batch
+  // norm keeps its statistics and affine parameters (no gradient) and stays in eval mode whatever train() says.
+  void freeze_batch_norm();
+  bool batch_norm_frozen() const { return frozen_bn_; }
+  // torchvision's _resnet_fpn_extractor(trainable_layers): of layer4, layer3, layer2, layer1, conv1 the first
+  // `layers` (0-5) train, 5 adds bn1; every other parameter gets requires_grad false (never set back to true).
+  void set_trainable_layers(int layers);
+  // Module::train, with frozen batch norms kept in eval mode (running statistics, never updated).
+  void train(bool on = true) override;
+
  private:
+  bool frozen_bn_ = false;
   torch::nn::Conv2d conv1_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr};
   std::array<torch::nn::Sequential, 4> layers_{nullptr, nullptr, nullptr, nullptr};

@@ -13,7 +13,34 @@
 
 namespace retinanet {
 
+namespace {
+
+torch::serialize::InputArchive read_optimizer_archive(const std::string& checkpoint) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(checkpoint + ".optim");
+  } catch (const c10::Error& e) {
+    throw ModelError(checkpoint + ".optim: cannot read the optimiser state to resume from");
+  }
+  return archive;
+}
+
+}  // namespace
+
+BackboneTraining read_backbone_training(const std::string& checkpoint) {
+  torch::serialize::InputArchive archive = read_optimizer_archive(checkpoint);
+  BackboneTraining settings;
+  torch::Tensor value;
+  // Checkpoints written before these were recorded trained everything, batch norm included.
+  if (archive.try_read("frozen_batch_norm", value)) settings.frozen_batch_norm = value.item<int64_t>() != 0;
+  if (archive.try_read("trainable_backbone_layers", value))
+    settings.trainable_backbone_layers = static_cast<int>(value.item<int64_t>());
+  return settings;
+}
+
 Trainer::Trainer(RetinaNet net, const TrainOptions& options) : net_(std::move(net)), options_(options) {
+  if (options.frozen_batch_norm) net_->backbone->body->freeze_batch_norm();
+  net_->backbone->body->set_trainable_layers(options.trainable_backbone_layers);
   std::vector<torch::Tensor> params;
   for (auto& p : net_->parameters())
     if (p.requires_grad()) params.push_back(p);
@@ -79,18 +106,15 @@ void Trainer::save(const std::string& path, int iteration) const {
   torch::serialize::OutputArchive archive;
   optimizer_->save(archive);
   archive.write("iteration", torch::tensor(static_cast<int64_t>(iteration)));
+  archive.write("frozen_batch_norm", torch::tensor(static_cast<int64_t>(options_.frozen_batch_norm)));
+  archive.write("trainable_backbone_layers", torch::tensor(static_cast<int64_t>(options_.trainable_backbone_layers)));
   archive.save_to(path + ".optim");
 }
 
 int Trainer::resume(const std::string& path) {
   TensorFile file = read_safetensors(path);
   net_->load_tensors(file.tensors, path);
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path + ".optim");
-  } catch (const c10::Error& e) {
-    throw ModelError(path + ".optim: cannot read the optimiser state to resume from");
-  }
+  torch::serialize::InputArchive archive = read_optimizer_archive(path);
   optimizer_->load(archive);
   torch::Tensor iteration;
   archive.read("iteration", iteration);

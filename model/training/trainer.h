@@ -22,7 +22,18 @@ struct TrainOptions {
   int iterations = 10000;           // the cosine decay reaches lr * min_lr_ratio here
   double min_lr_ratio = 0.01;
   double grad_clip = 10.0;          // max global gradient norm; 0 disables
+  // What trains of the backbone (torchvision's fine-tuning setup when starting from weights: frozen batch norm,
+  // 3 layers; from scratch: nn.BatchNorm2d, all 5). See ResNetBodyImpl::freeze_batch_norm / set_trainable_layers.
+  bool frozen_batch_norm = false;
+  int trainable_backbone_layers = 5;
 };
+
+// The backbone settings a checkpoint's run was started with (its .optim file): a resumed run keeps them.
+struct BackboneTraining {
+  bool frozen_batch_norm = false;
+  int trainable_backbone_layers = 5;
+};
+BackboneTraining read_backbone_training(const std::string& checkpoint);
 
 struct StepLosses {
   double classification = 0;
