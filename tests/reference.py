@@ -135,3 +135,12 @@ def with_frozen_batch_norm(model):
                 replace(child)
     replace(frozen.backbone.body)
     return frozen
+
+
+def read_safetensors_metadata(path):
+    """The `__metadata__` of a safetensors file (strings, as written)."""
+    import json
+    import struct
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(n)).get("__metadata__", {})
