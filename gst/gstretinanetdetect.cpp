@@ -16,12 +16,20 @@
  * the pipeline with an error naming the file and the reason.
  *
  * #GstRetinanetDetect:model, #GstRetinanetDetect:device, #GstRetinanetDetect:half (float16 on a GPU),
- * #GstRetinanetDetect:threads (LibTorch's intra-op threads), #GstRetinanetDetect:min-size and
- * #GstRetinanetDetect:max-size shape the loaded model and can only be set in the NULL and READY states (a change
- * later is refused with a warning). The thresholds, #GstRetinanetDetect:max-detections,
+ * #GstRetinanetDetect:threads (LibTorch's intra-op threads), #GstRetinanetDetect:min-size,
+ * #GstRetinanetDetect:max-size and #GstRetinanetDetect:labels-file shape the loaded model and can only be set in
+ * the NULL and READY states (a change later is refused with a warning). The thresholds (also
+ * #GstRetinanetDetect:class-thresholds), #GstRetinanetDetect:agnostic-nms, #GstRetinanetDetect:max-detections,
  * #GstRetinanetDetect:classes, #GstRetinanetDetect:interval and #GstRetinanetDetect:post-messages can be changed
- * while PLAYING: a change applies from the next frame (thresholds and max-detections from the next inferred
- * frame, see #GstRetinanetDetect:interval).
+ * while PLAYING: a change applies from the next frame (thresholds, agnostic-nms and max-detections from the next
+ * inferred frame, see #GstRetinanetDetect:interval).
+ *
+ * Per class: `class-thresholds="person=0.6,car=0.4"` keeps a person only above 0.6 and a car above 0.4, the
+ * other classes at #GstRetinanetDetect:score-threshold (the candidates are selected at the lowest of these
+ * thresholds, then each class's are filtered by its own before NMS). `agnostic-nms=true` runs the non-maximum
+ * suppression over all classes at once (torchvision.ops.nms), so that one object does not come out as both
+ * "square 0.96" and "triangle 0.42". The read-only #GstRetinanetDetect:labels lists the model's label names
+ * once it is loaded; #GstRetinanetDetect:labels-file renames them (DL Streamer's property name).
  *
  * #GstRetinanetDetect:max-detections counts the detections a frame keeps after the
  * #GstRetinanetDetect:classes filter: with `classes=circle,triangle max-detections=5` a frame gets the five most
@@ -79,6 +87,7 @@
 #include "gst/stream_policy.h"
 #include "common/model_error.h"
 #include "model/files/model_source.h"
+#include "model/inference/class_options.h"
 #include "model/inference/detector.h"
 #include "model/inference/device.h"
 #include "model/serving/instance_registry.h"
@@ -100,6 +109,10 @@ enum
   PROP_MAX_SIZE,
   PROP_INTERVAL,
   PROP_CLASSES,
+  PROP_CLASS_THRESHOLDS,
+  PROP_AGNOSTIC_NMS,
+  PROP_LABELS_FILE,
+  PROP_LABELS,
   PROP_POST_MESSAGES,
   PROP_MODE,
   PROP_MODEL_INSTANCE_ID,
@@ -119,6 +132,9 @@ enum
 #define DEFAULT_PROP_MAX_SIZE 0
 #define DEFAULT_PROP_INTERVAL 1
 #define DEFAULT_PROP_CLASSES NULL
+#define DEFAULT_PROP_CLASS_THRESHOLDS NULL
+#define DEFAULT_PROP_AGNOSTIC_NMS FALSE
+#define DEFAULT_PROP_LABELS_FILE NULL
 #define DEFAULT_PROP_POST_MESSAGES FALSE
 #define DEFAULT_PROP_MODE GST_RETINANET_DETECT_MODE_AUTO
 #define DEFAULT_PROP_MODEL_INSTANCE_ID NULL
@@ -261,6 +277,30 @@ gst_retinanet_detect_class_init (GstRetinanetDetectClass * klass)
       g_param_spec_string ("classes", "Classes",
           "Comma-separated labels to keep, by name or number (e.g. \"person,car\" or \"1,3\"); "
           "empty: every class. Changeable while playing", DEFAULT_PROP_CLASSES, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_CLASS_THRESHOLDS,
+      g_param_spec_string ("class-thresholds", "Class thresholds",
+          "Per-class score thresholds, comma-separated label=threshold with a label name or number "
+          "(e.g. \"person=0.6,car=0.4\"); classes not named use score-threshold; empty: the model file's "
+          "class_score_thresh, if any. A malformed entry or a value outside 0..1 is refused when set (warning, "
+          "the previous value kept); a label the model lacks fails the start, or while playing is warned about "
+          "and the previous thresholds kept. Changeable while playing (from the next inferred frame)",
+          DEFAULT_PROP_CLASS_THRESHOLDS, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_AGNOSTIC_NMS,
+      g_param_spec_boolean ("agnostic-nms", "Class-agnostic NMS",
+          "Non-maximum suppression across classes: of overlapping boxes only the most confident is kept whatever "
+          "their labels, so that one object is not reported under two labels. Changeable while playing "
+          "(from the next inferred frame)", DEFAULT_PROP_AGNOSTIC_NMS, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_LABELS_FILE,
+      g_param_spec_string ("labels-file", "Labels file",
+          "A text file renaming the model's labels: one name per line, line i naming label i, as many lines as "
+          "the model has labels (else the start fails, giving both counts). The names appear in the metadata "
+          "(roi_type, label), the messages and the labels property; classes and class-thresholds take them. "
+          "Empty: the model file's names. NULL or READY state only", DEFAULT_PROP_LABELS_FILE, MODEL_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_LABELS,
+      g_param_spec_boxed ("labels", "Labels",
+          "The loaded model's label names, entry i naming label i (its number where the model names none), "
+          "after labels-file; filled when the model is loaded (the READY to PAUSED change), NULL before and "
+          "after the element stops", G_TYPE_STRV, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post an element message named " DETECTIONS_MESSAGE " on the bus for every frame, with its detections. "
@@ -330,6 +370,10 @@ gst_retinanet_detect_init (GstRetinanetDetect * self)
   self->max_size = DEFAULT_PROP_MAX_SIZE;
   self->interval = DEFAULT_PROP_INTERVAL;
   self->classes = g_strdup (DEFAULT_PROP_CLASSES);
+  self->class_thresholds = g_strdup (DEFAULT_PROP_CLASS_THRESHOLDS);
+  self->agnostic_nms = DEFAULT_PROP_AGNOSTIC_NMS;
+  self->labels_file = g_strdup (DEFAULT_PROP_LABELS_FILE);
+  self->labels = NULL;
   self->post_messages = DEFAULT_PROP_POST_MESSAGES;
   self->mode = DEFAULT_PROP_MODE;
   self->model_instance_id = g_strdup (DEFAULT_PROP_MODEL_INSTANCE_ID);
@@ -355,6 +399,9 @@ gst_retinanet_detect_finalize (GObject * object)
   g_free (self->model);
   g_free (self->device);
   g_free (self->classes);
+  g_free (self->class_thresholds);
+  g_free (self->labels_file);
+  g_strfreev (self->labels);
   g_free (self->model_instance_id);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -393,6 +440,7 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
     case PROP_MODEL_INSTANCE_ID:
     case PROP_BATCH_SIZE:
     case PROP_BATCH_TIMEOUT:
+    case PROP_LABELS_FILE:
       if (!gst_retinanet_detect_model_settable (self, pspec))
         return;
       break;
@@ -409,6 +457,15 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
       GST_OBJECT_UNLOCK (self);
       g_warning ("%s: %s; keeping '%s'", GST_OBJECT_NAME (self), why.c_str (), kept);
       g_free (kept);
+      return;
+    }
+  }
+  /* Syntax and ranges now; the labels are checked against the model when it is loaded. */
+  if (prop_id == PROP_CLASS_THRESHOLDS) {
+    const gchar *text = g_value_get_string (value);
+    const std::string why = retinanet::check_class_thresholds_syntax (text ? text : "");
+    if (!why.empty ()) {
+      g_warning ("%s: property 'class-thresholds': %s; keeping its value", GST_OBJECT_NAME (self), why.c_str ());
       return;
     }
   }
@@ -452,6 +509,18 @@ gst_retinanet_detect_set_property (GObject * object, guint prop_id, const GValue
     case PROP_CLASSES:
       g_free (self->classes);
       self->classes = g_value_dup_string (value);
+      break;
+    case PROP_CLASS_THRESHOLDS:
+      g_free (self->class_thresholds);
+      self->class_thresholds = g_value_dup_string (value);
+      break;
+    case PROP_AGNOSTIC_NMS:
+      self->agnostic_nms = g_value_get_boolean (value);
+      break;
+    case PROP_LABELS_FILE:
+      g_free (self->labels_file);
+      self->labels_file = g_value_get_string (value) && *g_value_get_string (value) ?
+          g_value_dup_string (value) : NULL;
       break;
     case PROP_POST_MESSAGES:
       self->post_messages = g_value_get_boolean (value);
@@ -517,6 +586,18 @@ gst_retinanet_detect_get_property (GObject * object, guint prop_id, GValue * val
     case PROP_CLASSES:
       g_value_set_string (value, self->classes);
       break;
+    case PROP_CLASS_THRESHOLDS:
+      g_value_set_string (value, self->class_thresholds);
+      break;
+    case PROP_AGNOSTIC_NMS:
+      g_value_set_boolean (value, self->agnostic_nms);
+      break;
+    case PROP_LABELS_FILE:
+      g_value_set_string (value, self->labels_file);
+      break;
+    case PROP_LABELS:
+      g_value_set_boxed (value, self->labels);
+      break;
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
       break;
@@ -558,6 +639,8 @@ gst_retinanet_detect_start (GstBaseTransform * trans)
   options.threads = self->threads;
   options.min_size = self->min_size;
   options.max_size = self->max_size;
+  options.labels_file = self->labels_file ? self->labels_file : "";
+  const std::string class_thresholds = self->class_thresholds ? self->class_thresholds : "";
   settings.batch_size = static_cast<int> (self->batch_size);
   settings.batch_timeout = std::chrono::microseconds (self->batch_timeout);
   instance_id = self->model_instance_id ? self->model_instance_id : "";
@@ -598,6 +681,21 @@ gst_retinanet_detect_start (GstBaseTransform * trans)
     auto state = std::make_unique<RetinanetDetectState> (instance, applied);
     state->model_path = shown;
     const retinanet::ModelConfig & config = instance->config ();
+    /* A label the model lacks is refused before the first frame, naming it. */
+    const std::string refused = state->policy.set_class_thresholds (class_thresholds);
+    if (!refused.empty ()) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Invalid 'class-thresholds' for model '%s': %s.", shown.c_str (), refused.c_str ()), (NULL));
+      return FALSE;
+    }
+    gchar **labels = g_new0 (gchar *, config.num_classes + 1);
+    for (int id = 0; id < config.num_classes; ++id)
+      labels[id] = g_strdup (config.label_name (id).c_str ());
+    GST_OBJECT_LOCK (self);
+    g_strfreev (self->labels);
+    self->labels = labels;
+    GST_OBJECT_UNLOCK (self);
+    g_object_notify (G_OBJECT (self), "labels");
     if (loaded)
       GST_INFO_OBJECT (self, "loaded %s (%s, %d classes) on %s, min-size %d, max-size %d, score %.3f, nms %.3f%s%s",
           shown.c_str (), config.arch.c_str (), config.num_classes, instance->device ().c_str (),
@@ -628,6 +726,11 @@ gst_retinanet_detect_stop (GstBaseTransform * trans)
   /* The last element to let go of a shared instance frees it here (joining its worker). */
   delete self->state;
   self->state = NULL;
+  GST_OBJECT_LOCK (self);
+  g_strfreev (self->labels);
+  self->labels = NULL;
+  GST_OBJECT_UNLOCK (self);
+  g_object_notify (G_OBJECT (self), "labels");
   return TRUE;
 }
 
@@ -855,6 +958,7 @@ gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
   settings.thresholds.score = self->score_threshold;
   settings.thresholds.nms = self->nms_threshold;
   settings.thresholds.max_detections = self->max_detections;
+  settings.thresholds.agnostic_nms = self->agnostic_nms;
   settings.late = !s.async && GST_CLOCK_TIME_IS_VALID (self->earliest_time) &&
       GST_CLOCK_TIME_IS_VALID (running_time) && running_time < self->earliest_time;
   const bool post = self->post_messages;
@@ -862,6 +966,9 @@ gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
   const gchar *classes_now = self->classes ? self->classes : "";
   const bool classes_changed = s.policy.classes () != classes_now;
   const std::string classes = classes_changed ? classes_now : "";
+  const gchar *class_thresholds_now = self->class_thresholds ? self->class_thresholds : "";
+  const bool class_thresholds_changed = s.policy.class_thresholds () != class_thresholds_now;
+  const std::string class_thresholds = class_thresholds_changed ? class_thresholds_now : "";
   GST_OBJECT_UNLOCK (self);
 
   try {
@@ -871,6 +978,14 @@ gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
         GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
             ("Class '%s' in the 'classes' property is not a label of model '%s'; it matches nothing.",
                 token.c_str (), s.model_path.c_str ()), (NULL));
+    /* Changed while playing to a label the model lacks: warned about once, the previous thresholds kept. */
+    if (class_thresholds_changed) {
+      const std::string refused = s.policy.set_class_thresholds (class_thresholds);
+      if (!refused.empty ())
+        GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+            ("Invalid 'class-thresholds' for model '%s': %s; the previous per-class thresholds stay.",
+                s.model_path.c_str (), refused.c_str ()), (NULL));
+    }
     const int64_t pts_or_none = GST_CLOCK_TIME_IS_VALID (pts) ? static_cast<int64_t> (pts) : -1;
     const retinanet::gst::FramePlan plan = s.policy.plan (settings, width, height, pts_or_none);
     retinanet::FrameRequest request;

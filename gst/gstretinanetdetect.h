@@ -41,6 +41,9 @@ struct _GstRetinanetDetect
   gint max_size;
   guint interval;
   gchar *classes;
+  gchar *class_thresholds;
+  gboolean agnostic_nms;
+  gchar *labels_file;
   gboolean post_messages;
   GstRetinanetDetectMode mode;
   gchar *model_instance_id;
@@ -53,6 +56,8 @@ struct _GstRetinanetDetect
   gdouble frame_ms;
   /* frames of this stream whose detections were computed (read-only property) */
   guint64 inferred_frames;
+  /* the loaded model's label names, label i at index i (read-only property; NULL when not started) */
+  gchar **labels;
 
   /* created at start, deleted at stop (streaming thread only in between) */
   struct RetinanetDetectState *state;

@@ -4,6 +4,9 @@
 #include <sstream>
 #include <utility>
 
+#include "common/model_error.h"
+#include "model/inference/class_options.h"
+
 namespace retinanet::gst {
 
 StreamPolicy::StreamPolicy(const ModelConfig& model, const Thresholds& detector)
@@ -29,6 +32,17 @@ std::vector<std::string> StreamPolicy::set_classes(const std::string& text) {
   return unknown;
 }
 
+std::string StreamPolicy::set_class_thresholds(const std::string& text) {
+  if (text == class_thresholds_text_) return "";
+  class_thresholds_text_ = text;
+  try {
+    class_thresholds_ = parse_class_thresholds(text, model_);
+  } catch (const ModelError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 bool StreamPolicy::wanted(const Detection& d) const {
   if (class_tokens_.empty()) return true;
   for (const std::string& token : class_tokens_)
@@ -51,6 +65,7 @@ FramePlan StreamPolicy::plan(const StreamSettings& settings, int width, int heig
   // sorted by score, so cutting it equals a smaller cap: the result is what the detector would give if it
   // counted the wanted classes only (among the model's usual cap).
   Thresholds detector = settings.thresholds;
+  detector.class_score = class_thresholds_;
   if (!class_tokens_.empty() && detector.max_detections > 0)
     detector.max_detections = std::max(detector.max_detections, model_.detections_per_img);
   plan.detector = detector;

@@ -41,6 +41,13 @@ class StreamPolicy {
   std::vector<std::string> set_classes(const std::string& text);
   const std::string& classes() const { return classes_text_; }
 
+  // The `class-thresholds` property (class_options.h's syntax, keys resolved against the model's labels): the
+  // per-class score thresholds every later inferred frame asks the detector for; empty: none (the model file's,
+  // if it has them). Returns "" when taken, else the reason, and then keeps the thresholds it had. The same text
+  // again changes nothing and returns "", so each mistake is reported once.
+  std::string set_class_thresholds(const std::string& text);
+  const std::string& class_thresholds() const { return class_thresholds_text_; }
+
   // Plans the next frame of `width` x `height` pixels. A frame is inferred when there is nothing to carry (the
   // first frame, after reset(), after a size change: carried boxes are in the old frame's pixels) or when
   // `interval` frames have passed since the last inference.
@@ -70,6 +77,8 @@ class StreamPolicy {
   ModelConfig model_;
   std::string classes_text_;
   std::vector<std::string> class_tokens_;  // empty: every class
+  std::string class_thresholds_text_;
+  std::vector<float> class_thresholds_;    // parsed: num_classes entries (-1: the score threshold), or empty
   Thresholds applied_;                     // what the detector runs with now
   int pending_keep_ = 0, keep_ = 0;        // max_detections of the planned and of the last inference (0: all)
   Detections last_;                        // the last answer, before the class filter

@@ -103,6 +103,14 @@ std::string ModelConfig::label_name(int id) const {
   return std::to_string(id);
 }
 
+int ModelConfig::label_index(const std::string& key) const {
+  for (int id = 0; id < static_cast<int>(labels.size()); ++id)
+    if (!labels[id].empty() && labels[id] == key) return id;
+  if (key.empty() || key.size() > 9 || key.find_first_not_of("0123456789") != std::string::npos) return -1;
+  const int id = std::stoi(key);
+  return id < num_classes ? id : -1;
+}
+
 ModelConfig ModelConfig::from_metadata(const std::map<std::string, std::string>& metadata) {
   return from_metadata(metadata, ModelConfig());
 }
@@ -110,6 +118,7 @@ ModelConfig ModelConfig::from_metadata(const std::map<std::string, std::string>&
 ModelConfig ModelConfig::from_metadata(const std::map<std::string, std::string>& metadata,
                                        const ModelConfig& defaults) {
   ModelConfig config = defaults;
+  json class_thresholds;  // null: the field is absent
   if (auto it = metadata.find("arch"); it != metadata.end()) config.arch = it->second;
   read_int(metadata, "num_classes", 1, kMaxClasses, config.num_classes);
   if (json value; find(metadata, "labels", value)) {
@@ -126,6 +135,15 @@ ModelConfig ModelConfig::from_metadata(const std::map<std::string, std::string>&
   read_floats(metadata, "image_std", 3, kMinStd, kMaxStd, false, config.image_std);
   read_float(metadata, "score_thresh", 0, 1, false, config.score_thresh);
   read_float(metadata, "nms_thresh", 0, 1, false, config.nms_thresh);
+  if (json value; find(metadata, "class_score_thresh", value)) {
+    const std::string& text = metadata.at("class_score_thresh");
+    if (!value.is_object())
+      throw ModelError("metadata 'class_score_thresh' must be an object of label name (or index) to number, got " +
+                       text);
+    // Keys are resolved once labels and num_classes are known (they may come after it in the file).
+    config.class_score_thresh.clear();
+    class_thresholds = std::move(value);
+  }
   read_int(metadata, "detections_per_img", 1, kMaxDetections, config.detections_per_img);
   read_int(metadata, "topk_candidates", 1, kMaxCandidates, config.topk_candidates);
   if (json value; find(metadata, "anchor_sizes", value)) {
@@ -150,6 +168,19 @@ ModelConfig ModelConfig::from_metadata(const std::map<std::string, std::string>&
   require(config.labels.empty() || static_cast<int>(config.labels.size()) == config.num_classes,
           "labels has " + std::to_string(config.labels.size()) + " names for num_classes " +
               std::to_string(config.num_classes));
+  if (!class_thresholds.is_null()) {
+    const std::string& text = metadata.at("class_score_thresh");
+    config.class_score_thresh.assign(static_cast<size_t>(config.num_classes), -1.0f);
+    for (const auto& [key, v] : class_thresholds.items()) {
+      const int id = config.label_index(key);
+      if (id < 0)
+        throw ModelError("metadata 'class_score_thresh' names '" + key + "', which is no label of the model");
+      config.class_score_thresh[static_cast<size_t>(id)] = float_in("class_score_thresh", v, 0, 1, false, text);
+    }
+  } else if (!config.class_score_thresh.empty() &&
+             static_cast<int>(config.class_score_thresh.size()) != config.num_classes) {
+    config.class_score_thresh.clear();  // the defaults' were for another class set
+  }
   return config;
 }
 
@@ -175,7 +206,7 @@ json tidy(const std::vector<T>& values) {
 }  // namespace
 
 std::map<std::string, std::string> ModelConfig::to_metadata() const {
-  return {
+  std::map<std::string, std::string> metadata = {
       {"arch", arch},
       {"num_classes", json(num_classes).dump()},
       {"labels", json(labels).dump()},
@@ -190,6 +221,17 @@ std::map<std::string, std::string> ModelConfig::to_metadata() const {
       {"anchor_sizes", tidy(anchor_sizes).dump()},
       {"aspect_ratios", tidy(aspect_ratios).dump()},
   };
+  // Only when set and for this class set, keyed by name where the label has one (what a user reads and writes).
+  if (static_cast<int>(class_score_thresh.size()) == num_classes) {
+    json thresholds = json::object();
+    for (int id = 0; id < num_classes; ++id)
+      if (class_score_thresh[static_cast<size_t>(id)] >= 0) {
+        const std::string name = label_name(id);
+        thresholds[label_index(name) == id ? name : std::to_string(id)] = tidy(class_score_thresh[static_cast<size_t>(id)]);
+      }
+    if (!thresholds.empty()) metadata["class_score_thresh"] = thresholds.dump();
+  }
+  return metadata;
 }
 
 }  // namespace retinanet

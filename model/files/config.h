@@ -18,6 +18,9 @@ struct ModelConfig {
   std::vector<float> image_mean{0.485f, 0.456f, 0.406f};
   std::vector<float> image_std{0.229f, 0.224f, 0.225f};
   float score_thresh = 0.05f;
+  // Per-class score thresholds (metadata `class_score_thresh`, a JSON object label name or index -> number):
+  // empty, or num_classes entries where a negative one means "score_thresh".
+  std::vector<float> class_score_thresh;
   float nms_thresh = 0.5f;
   int detections_per_img = 300;
   int topk_candidates = 1000;
@@ -28,6 +31,8 @@ struct ModelConfig {
 
   // Name of label `id`, or its number when the file names none.
   std::string label_name(int id) const;
+  // The label a user's key names: a label name, else a decimal index below num_classes; -1 when neither.
+  int label_index(const std::string& key) const;
 
   // The fields present in `metadata` override `defaults` (an architecture's: see default_config in
   // model/network/arch.h); a malformed value throws ModelError naming the key.

@@ -1,6 +1,10 @@
 #include "model/gpu/gpu_postprocess.h"
 
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
 #include <algorithm>
+#include <limits>
 
 #include "cuda/candidates.h"
 #include "cuda/cuda_check.h"
@@ -84,7 +88,7 @@ void GpuPostprocess::run(const std::vector<torch::Tensor>& class_logits, const s
     const torch::Tensor& logits = class_logits[l];
     const int num_classes = static_cast<int>(logits.size(-1));
     const int o = offset[l];
-    select_candidates(logits.data_ptr<float>(), logits.numel(), num_classes, options.score_thresh, topk[l],
+    select_candidates(logits.data_ptr<float>(), logits.numel(), num_classes, lowest_score_thresh(options), topk[l],
                       s.workspace, s.workspace_bytes, s.anchor_idx + o, s.labels + o, s.scores + o, s.counts + l,
                       stream);
     // Strides are integer divisions of the padded size, as in AnchorGenerator.forward. All topk[l] entries are
@@ -98,8 +102,27 @@ void GpuPostprocess::run(const std::vector<torch::Tensor>& class_logits, const s
     decode_boxes(box_deltas[l].data_ptr<float>(), s.anchor_idx + o, topk[l], cell_anchors_[l].data_ptr<float>(), grid,
                  image_w, image_h, s.boxes + 4 * static_cast<size_t>(o), stream);
   }
-  batched_nms(s.boxes, s.scores, s.labels, total, options.nms_thresh, s.workspace, s.workspace_bytes, s.keep,
-              s.num_keep, stream);
+  // Per-class thresholds (postprocess.h): the candidates selected at the lowest threshold that fail their class's
+  // are made padding (-infinity), which batched_nms neither keeps nor counts, as the CPU path drops them.
+  // Agnostic NMS: every candidate under one label for the NMS, the real labels kept for the output.
+  torch::Tensor nms_labels;
+  if (!options.class_score_thresh.empty() || options.agnostic_nms) {
+    const c10::cuda::CUDAStreamGuard on_stream(c10::cuda::getStreamFromExternal(stream, device_.index()));
+    const auto on_device = [&](auto type) { return torch::TensorOptions().dtype(type).device(device_); };
+    const torch::Tensor labels = torch::from_blob(s.labels, {total}, on_device(torch::kInt64));
+    if (!options.class_score_thresh.empty()) {
+      if (static_cast<int64_t>(options.class_score_thresh.size()) != class_logits[0].size(-1))
+        throw ModelError("per-class score thresholds: " + std::to_string(options.class_score_thresh.size()) +
+                         " for a model of " + std::to_string(class_logits[0].size(-1)) + " classes");
+      const torch::Tensor scores = torch::from_blob(s.scores, {total}, on_device(torch::kFloat32));
+      const torch::Tensor thresholds = torch::tensor(options.class_score_thresh, torch::kFloat32).to(device_);
+      scores.masked_fill_(passes_class_thresholds(scores, labels, thresholds).logical_not(),
+                          -std::numeric_limits<float>::infinity());
+    }
+    if (options.agnostic_nms) nms_labels = torch::zeros({total}, on_device(torch::kInt64));
+  }
+  batched_nms(s.boxes, s.scores, nms_labels.defined() ? nms_labels.data_ptr<int64_t>() : s.labels, total,
+              options.nms_thresh, s.workspace, s.workspace_bytes, s.keep, s.num_keep, stream);
   // transform.resize_boxes: original / resized as float divisions.
   const float ratio_h = static_cast<float>(geometry.frame.first) / image_h;
   const float ratio_w = static_cast<float>(geometry.frame.second) / image_w;

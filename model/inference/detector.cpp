@@ -7,6 +7,7 @@
 
 #include "common/model_error.h"
 #include "model/inference/backend.h"
+#include "model/inference/class_options.h"
 #include "model/inference/device.h"
 #include "model/inference/transform.h"
 #include "model/network/model_loader.h"
@@ -44,7 +45,30 @@ void apply_thresholds(ModelConfig& config, const ModelConfig& file, float score,
   config.detections_per_img = max_detections > 0 ? max_detections : file.detections_per_img;
 }
 
+// A per-class list given for this model: one entry per class.
+void check_class_count(const char* what, size_t count, int num_classes) {
+  if (static_cast<int>(count) != num_classes)
+    throw ModelError(std::string(what) + ": " + std::to_string(count) + " given for a model of " +
+                     std::to_string(num_classes) + " classes");
+}
+
+// Per-class thresholds with `score` in place of the negative ("not named") entries; empty when none are set or
+// all equal `score` (then the plain postprocess runs, bit-identical to torchvision's).
+std::vector<float> resolved_class_thresholds(const std::vector<float>& chosen, float score, int num_classes) {
+  if (chosen.empty()) return {};
+  check_class_count("per-class score thresholds", chosen.size(), num_classes);
+  std::vector<float> resolved(chosen.size());
+  bool differs = false;
+  for (size_t c = 0; c < chosen.size(); ++c) {
+    if (chosen[c] > 1) throw ModelError("per-class score thresholds must lie in [0, 1]");
+    resolved[c] = chosen[c] >= 0 ? chosen[c] : score;
+    differs = differs || resolved[c] != score;
+  }
+  return differs ? resolved : std::vector<float>();
+}
+
 void apply_overrides(ModelConfig& config, const DetectorOptions& o) {
+  if (!o.labels_file.empty()) config.labels = read_labels_file(o.labels_file, config.num_classes);
   if (o.min_size > 0) config.min_size = o.min_size;
   if (o.max_size > 0) config.max_size = o.max_size;
   apply_thresholds(config, ModelConfig(config), o.score_threshold, o.nms_threshold, o.max_detections);
@@ -62,13 +86,17 @@ struct Detector::Impl {
   // The thresholds as they are now: one detect() post-processes with one consistent set.
   PostprocessOptions postprocess_options() {
     std::lock_guard<std::mutex> lock(thresholds_mutex);
-    return {config.score_thresh, config.nms_thresh, config.detections_per_img, config.topk_candidates};
+    return options_of(config, config.class_score_thresh, false);
   }
   // A caller's thresholds over the model file's settings.
   PostprocessOptions postprocess_options(const Thresholds& t) const {
     ModelConfig resolved = config;
     apply_thresholds(resolved, file_config, t.score, t.nms, t.max_detections);
-    return {resolved.score_thresh, resolved.nms_thresh, resolved.detections_per_img, resolved.topk_candidates};
+    return options_of(resolved, t.class_score.empty() ? config.class_score_thresh : t.class_score, t.agnostic_nms);
+  }
+  static PostprocessOptions options_of(const ModelConfig& c, const std::vector<float>& class_score, bool agnostic) {
+    return {c.score_thresh, c.nms_thresh, c.detections_per_img, c.topk_candidates,
+            resolved_class_thresholds(class_score, c.score_thresh, c.num_classes), agnostic};
   }
 
   // Frames grouped by size, one backend batch per size, results back in the frames' order.

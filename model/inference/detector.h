@@ -24,6 +24,9 @@ struct DetectorOptions {
   int max_detections = 0;
   int topk_candidates = 0;
   int threads = 0;                // LibTorch intra-op threads; 0: every core
+  // A file renaming the labels (read_labels_file in class_options.h: one name per line, num_classes lines): the
+  // names detections and config() carry; empty: the model file's.
+  std::string labels_file;
 };
 
 // A loaded model on one device. detect() runs on the backend chosen at construction (model/inference/backend.h:
@@ -34,9 +37,15 @@ struct Thresholds {
   float score = -1;
   float nms = -1;
   int max_detections = 0;
+  // Per-class score thresholds: num_classes entries (parse_class_thresholds in class_options.h), a negative one
+  // meaning `score`; empty: the model file's class_score_thresh, if it has one. detect() and detect_batch()
+  // without thresholds use the file's.
+  std::vector<float> class_score;
+  bool agnostic_nms = false;  // NMS across classes (torchvision.ops.nms over all boxes at once)
 
   bool operator==(const Thresholds& o) const {
-    return score == o.score && nms == o.nms && max_detections == o.max_detections;
+    return score == o.score && nms == o.nms && max_detections == o.max_detections && class_score == o.class_score &&
+           agnostic_nms == o.agnostic_nms;
   }
   bool operator!=(const Thresholds& o) const { return !(*this == o); }
 };
@@ -63,7 +72,7 @@ class Detector {
   // Replaces the score and NMS thresholds and the detection cap for the detect() calls that follow, with
   // DetectorOptions' meaning (negative or zero: the model file's setting). Safe to call from any thread, also
   // while detect() runs: a detect() that has begun post-processing finishes with the values it began with.
-  // Throws ModelError (and changes nothing) for a threshold above 1.
+  // Throws ModelError (and changes nothing) for a threshold above 1. Per-class thresholds and agnostic NMS stay.
   void set_thresholds(float score_threshold, float nms_threshold, int max_detections);
 
   // The model's settings with the options' overrides (and set_thresholds') applied. Read it on the thread that

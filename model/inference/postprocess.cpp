@@ -1,8 +1,10 @@
 #include "model/inference/postprocess.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/box_math.h"
+#include "common/model_error.h"
 #include "model/inference/nms.h"
 
 namespace retinanet {
@@ -28,16 +30,40 @@ std::pair<torch::Tensor, torch::Tensor> level_candidates(const torch::Tensor& lo
 
 }  // namespace
 
+float lowest_score_thresh(const PostprocessOptions& options) {
+  float lowest = options.score_thresh;
+  for (float t : options.class_score_thresh) lowest = std::min(lowest, t);
+  return lowest;
+}
+
+torch::Tensor passes_class_thresholds(const torch::Tensor& scores, const torch::Tensor& labels,
+                                      const torch::Tensor& thresholds) {
+  return scores > thresholds.index({labels});
+}
+
 RawDetections postprocess_detections(const std::vector<torch::Tensor>& class_logits,
                                      const std::vector<torch::Tensor>& box_deltas,
                                      const std::vector<torch::Tensor>& anchors, int64_t image_h, int64_t image_w,
                                      const PostprocessOptions& options) {
   std::vector<torch::Tensor> all_boxes, all_scores, all_labels;
+  const bool per_class = !options.class_score_thresh.empty();
+  const torch::Tensor class_thresh =
+      per_class ? torch::tensor(options.class_score_thresh, torch::kFloat32).to(class_logits.at(0).device())
+                : torch::Tensor();
   for (size_t l = 0; l < class_logits.size(); ++l) {
     const int64_t num_classes = class_logits[l].size(-1);
-    auto [flat_idx, scores] = level_candidates(class_logits[l], options.score_thresh, options.topk_candidates);
+    if (per_class && num_classes != class_thresh.size(0))
+      throw ModelError("per-class score thresholds: " + std::to_string(class_thresh.size(0)) + " for a model of " +
+                       std::to_string(num_classes) + " classes");
+    auto [flat_idx, scores] = level_candidates(class_logits[l], lowest_score_thresh(options), options.topk_candidates);
+    torch::Tensor labels = flat_idx.remainder(num_classes);
+    if (per_class) {
+      const torch::Tensor pass = passes_class_thresholds(scores, labels, class_thresh);
+      flat_idx = flat_idx.index({pass});
+      scores = scores.index({pass});
+      labels = labels.index({pass});
+    }
     const torch::Tensor anchor_idx = torch::div(flat_idx, num_classes, "floor");
-    const torch::Tensor labels = flat_idx.remainder(num_classes);
     // Only the selected candidates leave the device: [C, 4] deltas, decoded on the host.
     const torch::Tensor deltas = box_deltas[l].index({anchor_idx}).to(torch::kCPU, torch::kFloat32).contiguous();
     const torch::Tensor anchor_idx_cpu = anchor_idx.cpu();
@@ -54,7 +80,8 @@ RawDetections postprocess_detections(const std::vector<torch::Tensor>& class_log
     all_labels.push_back(labels.cpu());
   }
   RawDetections result{torch::cat(all_boxes), torch::cat(all_scores), torch::cat(all_labels)};
-  torch::Tensor keep = batched_nms(result.boxes, result.scores, result.labels, options.nms_thresh);
+  torch::Tensor keep = options.agnostic_nms ? nms(result.boxes, result.scores, options.nms_thresh)
+                                            : batched_nms(result.boxes, result.scores, result.labels, options.nms_thresh);
   keep = keep.slice(0, 0, options.detections_per_img);
   return {result.boxes.index({keep}), result.scores.index({keep}), result.labels.index({keep})};
 }

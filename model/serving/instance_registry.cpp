@@ -38,6 +38,7 @@ std::string instance_conflict(const InstanceSettings& a, const InstanceSettings&
   differ("min-size", std::to_string(x.min_size), std::to_string(y.min_size));
   differ("max-size", std::to_string(x.max_size), std::to_string(y.max_size));
   differ("half", x.half ? "true" : "false", y.half ? "true" : "false");
+  differ("labels-file", x.labels_file, y.labels_file);  // the instance's detections carry its label names
   return differences;
 }
 
