@@ -73,7 +73,8 @@ def main():
         ann = os.path.join(data, "own.json")
         with open(ann, "w") as f:
             json.dump(coco, f)
-        common = ["--coco", ann, "--image-dir", data, "--batch", "2", "--warmup", "0", "--threads", "2"]
+        common = ["--coco", ann, "--image-dir", data, "--batch", "2", "--warmup", "0", "--threads", "2",
+                  "--no-augment"]
 
         tuned = os.path.join(tmp, "tuned.safetensors")
         p = run([train, "--weights", base, "--iterations", "3", "--output", tuned] + common)

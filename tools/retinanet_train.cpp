@@ -43,7 +43,11 @@ const char* kUsage =
     "            --weight-decay F (1e-4) --grad-clip F (10: max global gradient norm; 0 disables)\n"
     "            --checkpoint-every N (500) --time-limit MINUTES --stop-after ITERATION --seed N (1)\n"
     "            --threads N (all cores) --workers N (1: data-preparing threads)\n"
-    "  augmentation: COCO data only: horizontal flip (p 0.5)\n"
+    "  augmentation (COCO data; the synthetic scenes are new each time): horizontal flip (p 0.5); scale jitter:\n"
+    "            the short side uniform in [F * min_size, min_size], the long side still capped at max_size\n"
+    "            (--scale-jitter F, default 0.8; 1: none); torchvision's RandomPhotometricDistort: brightness\n"
+    "            0.875-1.125, contrast 0.5-1.5, saturation 0.5-1.5, hue +-0.05, each with p 0.5 (no channel\n"
+    "            swap); the same per --seed and sample. --no-augment turns all of it off\n"
     "Other modes:\n"
     "  retinanet-train --weights W --coco ANN.json --image-dir DIR --loss-only [--train-bn]\n"
     "      one JSON line per image: {\"image\", \"classification\", \"bbox_regression\"}, no update, no augmentation;\n"
@@ -53,13 +57,13 @@ const char* kUsage =
     "      writes N synthetic scenes as PNG files and DIR/annotations.json\n";
 
 struct Args {
-  bool synthetic = false, loss_only = false, train_bn = false;
+  bool synthetic = false, loss_only = false, train_bn = false, no_augment = false;
   int trainable_layers = -1;  // -1: the start's default (3 from --weights, 5 from scratch)
   std::string coco, image_dir, arch = "retinanet_tiny_fpn", weights, resume, output, write_coco;
   int min_size = 0, max_size = 0, iterations = 20000, batch = 4, checkpoint_every = 500, seed = 1, threads = 0;
   int stop_after = 0;  // stop (with a checkpoint) after this iteration, keeping --iterations' schedule
   int workers = 1, count = 100, width = 640, height = 480, warmup = 300, min_objects = 1, max_objects = 10;
-  float lr = 1e-3f, weight_decay = 1e-4f, time_limit = 0, grad_clip = 10;
+  float lr = 1e-3f, weight_decay = 1e-4f, time_limit = 0, grad_clip = 10, scale_jitter = 0.8f;
   std::string optimizer = "adamw";
 };
 
@@ -184,8 +188,11 @@ int train(const Args& a) {
   Trainer trainer(net, options);
   const int start = a.resume.empty() ? 0 : trainer.resume(a.resume);
 
+  AugmentOptions augment;
+  augment.enabled = !a.no_augment;
+  augment.min_scale = a.scale_jitter;
   SampleSource source = a.coco.empty() ? synthetic_source(SceneGenerator(), net->config(), a.seed)
-                                       : coco_source(coco, a.image_dir, net->config(), a.seed);
+                                       : coco_source(coco, a.image_dir, net->config(), a.seed, augment);
   Prefetcher data(source, static_cast<uint64_t>(start) * a.batch, a.workers, 4 * a.batch);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -231,6 +238,8 @@ int main(int argc, char** argv) {
   args.add_switch("--synthetic", &a.synthetic);
   args.add_switch("--loss-only", &a.loss_only);
   args.add_switch("--train-bn", &a.train_bn);
+  args.add_switch("--no-augment", &a.no_augment);
+  args.add_float("--scale-jitter", &a.scale_jitter, 0.1f, 1);
   args.add_int("--trainable-backbone-layers", &a.trainable_layers, 0, 5);
   args.add_string("--coco", &a.coco);
   args.add_string("--image-dir", &a.image_dir);

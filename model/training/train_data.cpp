@@ -13,13 +13,13 @@ namespace retinanet {
 SampleSource synthetic_source(const SceneGenerator& generator, const ModelConfig& config, uint64_t seed) {
   return [generator, config, seed](uint64_t index) {
     const Scene scene = generator.generate(seed * 1000003ull + index);
-    return make_train_sample(scene.bgr, scene.objects, config, false);
+    return make_train_sample(scene.bgr, scene.objects, config);
   };
 }
 
 SampleSource coco_source(const CocoDataset& dataset, const std::string& image_dir, const ModelConfig& config,
-                         uint64_t seed) {
-  return [dataset, image_dir, config, seed](uint64_t index) {
+                         uint64_t seed, const AugmentOptions& augment) {
+  return [dataset, image_dir, config, seed, augment](uint64_t index) {
     const uint64_t n = dataset.images.size();
     const uint64_t epoch = index / n;
     std::vector<uint64_t> order(n);
@@ -30,8 +30,7 @@ SampleSource coco_source(const CocoDataset& dataset, const std::string& image_di
     const std::string path = image_dir + "/" + image.file_name;
     cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
     if (bgr.empty()) throw ModelError("cannot read image '" + path + "'");
-    std::mt19937_64 flip_rng(seed ^ (index * 0x9E3779B97F4A7C15ull));
-    return make_train_sample(bgr, image.objects, config, flip_rng() & 1);
+    return make_train_sample(bgr, image.objects, config, draw_augmentation(augment, config.min_size, seed, index));
   };
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "model/training/augment.h"
 #include "model/training/coco.h"
 #include "model/training/synthetic_scene.h"
 #include "model/training/train_sample.h"
@@ -19,9 +20,9 @@ namespace retinanet {
 using SampleSource = std::function<TrainSample(uint64_t index)>;
 
 SampleSource synthetic_source(const SceneGenerator& generator, const ModelConfig& config, uint64_t seed);
-// Images read from `image_dir`, visited in a shuffled order per epoch, mirrored at random.
+// Images read from `image_dir`, visited in a shuffled order per epoch, augmented as `augment` says (augment.h).
 SampleSource coco_source(const CocoDataset& dataset, const std::string& image_dir, const ModelConfig& config,
-                         uint64_t seed);
+                         uint64_t seed, const AugmentOptions& augment = {});
 
 // Runs `source` on worker threads for consecutive indices from `first`, keeping up to `capacity` samples ready.
 class Prefetcher {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/training/annotation.h"
+#include "model/training/augment.h"
 #include "model/files/config.h"
 #include "model/training/loss.h"
 
@@ -18,9 +19,10 @@ struct TrainSample {
   Target target;        // boxes in the resized image's pixels
 };
 
-// `bgr`: an 8-bit colour image; `hflip` mirrors image and boxes (augmentation).
+// `bgr`: an 8-bit colour image; `aug` distorts its colours, mirrors it and picks the resize's short side, the
+// boxes following (the long side stays capped at the model's max_size).
 TrainSample make_train_sample(const cv::Mat& bgr, const std::vector<LabeledBox>& objects, const ModelConfig& config,
-                              bool hflip = false);
+                              const Augmentation& aug = {});
 
 struct TrainBatch {
   torch::Tensor images;  // [N, 3, H, W]
