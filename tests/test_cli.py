@@ -45,6 +45,28 @@ def main():
         expect_error(detect, ["--device", "cpu", "--half", image], "half (float16) runs on a CUDA device only",
                      failures)
         expect_error(detect, ["--half=yes", image], "option '--half' takes no value", failures)
+        # Per-class settings: labels the model lacks, thresholds out of range, labels files of the wrong length.
+        expect_error(detect, ["--class-thresholds", "square=0.5,hexagon=0.3", image], "'hexagon' is not a label",
+                     failures)
+        expect_error(detect, ["--class-thresholds", "square=1.5", image], "'square' must lie in [0, 1], got 1.5",
+                     failures)
+        expect_error(detect, ["--class-thresholds", "square", image], "is not of the form label=threshold", failures)
+        short_labels = os.path.join(tmp, "short.txt")
+        with open(short_labels, "w") as f:
+            f.write("ball\nbox\n")
+        expect_error(detect, ["--labels-file", short_labels, image], "has 2 lines, the model 4 labels", failures)
+        expect_error(detect, ["--labels-file", short_labels, "--list-labels"], "has 2 lines, the model 4 labels",
+                     failures)
+        # --list-labels: "index name" lines, exit 0, renamed by a labels file.
+        r = run(detect, "--list-labels")
+        if r.returncode != 0 or r.stdout.splitlines() != ["0 0", "1 circle", "2 square", "3 triangle"]:
+            failures.append(f"--list-labels: exit {r.returncode}, {r.stdout!r}, {r.stderr!r}")
+        labels = os.path.join(tmp, "labels.txt")
+        with open(labels, "w") as f:
+            f.write("background\nball\nbox\nwedge\n")
+        r = run(detect, "--list-labels", "--labels-file", labels)
+        if r.returncode != 0 or r.stdout.splitlines() != ["0 background", "1 ball", "2 box", "3 wedge"]:
+            failures.append(f"--list-labels --labels-file: exit {r.returncode}, {r.stdout!r}, {r.stderr!r}")
         r = run(detect, "--help")
         if r.returncode != 0 or "usage: retinanet-detect" not in r.stdout:
             failures.append(f"--help: exit {r.returncode}, {r.stdout!r}")
