@@ -2,6 +2,7 @@
 """Parity of retinanet-detect with torchvision's RetinaNet on random weights and synthetic images, both
 architectures: every torchvision detection matched (same label, score within 1e-3, IoU above 0.98) and no extra
 ones. Usage: test_parity.py RETINANET_DETECT [SEED]  (the seed also comes from RETINANET_TEST_SEED)."""
+import contextlib
 import json
 import os
 import subprocess
@@ -9,6 +10,8 @@ import sys
 import tempfile
 
 import torch
+import torchvision.models.detection.retinanet as tv_retinanet
+from torchvision.ops import boxes as tv_box_ops
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference as R  # noqa: E402
@@ -24,21 +27,63 @@ CASES = [
     ("retinanet_resnet50_fpn", 91, [(480, 640)], {"min_size": 480, "max_size": 640}, []),
     ("retinanet_resnet50_fpn_v2", 7, [(640, 480), (127, 255), (17, 23)], {"min_size": 512, "max_size": 853},
      ["--score-threshold", "0.2", "--nms-threshold", "0.4", "--max-detections", "150", "--topk-candidates", "500"]),
+    # Per-class thresholds (by name and by index) and class-agnostic NMS; the reference: see with_class_settings.
+    ("retinanet_resnet50_fpn", 7, [(333, 517)], {"min_size": 320, "max_size": 533},
+     ["--score-threshold", "0.06", "--class-thresholds", "class1=0.2,3=0.04", "--agnostic-nms", "--topk-candidates",
+      "300"]),
 ]
+
+
+class with_class_settings:
+    """torchvision's postprocess_detections with retinanet-detect's definition of per-class thresholds and agnostic
+    NMS (model/inference/postprocess.h): candidates selected at the lowest threshold (torchvision's own steps), then
+    those not above their class's threshold dropped, just before the NMS, which runs over all classes at once when
+    agnostic. Done by swapping the batched_nms that torchvision's RetinaNet calls, while the block runs."""
+
+    def __init__(self, model, class_thresh, agnostic):
+        self.model, self.class_thresh, self.agnostic = model, class_thresh, agnostic
+
+    def __enter__(self):
+        model, thresh, agnostic = self.model, self.class_thresh, self.agnostic
+        self.saved = (tv_retinanet.box_ops, model.score_thresh)
+        model.score_thresh = float(min(thresh.min(), model.score_thresh))
+
+        def batched_nms(boxes, scores, labels, iou):
+            idx = torch.where(scores > thresh[labels])[0]
+            keep = (tv_box_ops.nms(boxes[idx], scores[idx], iou) if agnostic
+                    else tv_box_ops.batched_nms(boxes[idx], scores[idx], labels[idx], iou))
+            return idx[keep]
+
+        tv_retinanet.box_ops = type("box_ops", (), {"batched_nms": staticmethod(batched_nms),
+                                                    "clip_boxes_to_image": staticmethod(tv_box_ops.clip_boxes_to_image)})
+
+    def __exit__(self, *exc):
+        tv_retinanet.box_ops, self.model.score_thresh = self.saved
 
 
 def flag_overrides(flags):
     names = {"--score-threshold": ("score_thresh", float), "--nms-threshold": ("nms_thresh", float),
              "--max-detections": ("detections_per_img", int), "--topk-candidates": ("topk_candidates", int)}
-    return {names[f][0]: names[f][1](v) for f, v in zip(flags[::2], flags[1::2])}
+    flags = [f for f in flags if f != "--agnostic-nms"]
+    return {names[f][0]: names[f][1](v) for f, v in zip(flags[::2], flags[1::2]) if f in names}
+
+
+def class_settings(flags, labels, score_thresh):
+    """(per-class thresholds [K] float32, agnostic) of a case's flags; thresholds all score_thresh without them."""
+    thresh = torch.full((len(labels),), score_thresh, dtype=torch.float32)
+    if "--class-thresholds" in flags:
+        for entry in flags[flags.index("--class-thresholds") + 1].split(","):
+            key, value = entry.split("=")
+            thresh[labels.index(key) if key in labels else int(key)] = float(value)
+    return thresh, "--agnostic-nms" in flags
 
 
 def borderline(det, others, settings):
     """Whether a detection may legitimately differ: its score at the threshold, or its IoU with a same-label,
     higher-scoring detection at the NMS threshold (float rounding decides either way)."""
-    if abs(det["score"] - settings["score_thresh"]) < 1e-4:
+    if abs(det["score"] - float(settings["class_thresh"][det["label"]])) < 1e-4:
         return True
-    return any(o["label"] == det["label"] and o["score"] >= det["score"] and o is not det and
+    return any((settings["agnostic"] or o["label"] == det["label"]) and o["score"] >= det["score"] and o is not det and
                abs(R.box_iou(o["box"], det["box"]) - settings["nms_thresh"]) < 1e-3 for o in others)
 
 
@@ -91,12 +136,16 @@ def main():
             for key, value in flag_overrides(flags).items():
                 setattr(model, key, value)
             settings = {k: getattr(model, k) for k in ("score_thresh", "nms_thresh", "detections_per_img")}
+            settings["class_thresh"], settings["agnostic"] = class_settings(flags, labels, model.score_thresh)
             paths, expected = [], []
             for k, (h, w) in enumerate(sizes):
                 rgb = R.make_image(h, w, seed * 1000 + case_index * 10 + k)
                 paths.append(os.path.join(tmp, f"case{case_index}_{k}_{w}x{h}.ppm"))
                 R.write_ppm(paths[-1], rgb)
-                expected.append(R.reference_detections(model, rgb))
+                # The other cases' reference stays torchvision's postprocess untouched.
+                with (with_class_settings(model, settings["class_thresh"], settings["agnostic"])
+                      if "--class-thresholds" in flags or "--agnostic-nms" in flags else contextlib.nullcontext()):
+                    expected.append(R.reference_detections(model, rgb))
             run = subprocess.run([detect, "--weights", weights, *flags, *paths], capture_output=True, text=True)
             if run.returncode != 0:
                 sys.exit(f"retinanet-detect failed ({run.returncode}): {run.stderr.strip()}")

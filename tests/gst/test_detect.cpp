@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 #include <opencv2/core.hpp>
@@ -457,6 +458,127 @@ TEST_F(DetectTest, PostMessagesCarryTheDetections) {
   gst_element_set_bus(h->element, nullptr);
   gst_object_unref(bus);
   gst_harness_teardown(h);
+}
+
+// Per-class thresholds and class-agnostic NMS as retinanet-detect's --class-thresholds and --agnostic-nms on the
+// same image (the core tests check those against a reference); changed while playing, from the next frame.
+TEST_F(DetectTest, ClassThresholdsAndAgnosticNmsEqualTheTool) {
+  const Frame f = frame(GST_VIDEO_FORMAT_RGB, 320, 240);
+  const std::string path = gst_test::scratch_dir("class-settings") + "/rgb_320x240.ppm";
+  gst_test::write_ppm(path, images_.at(key("rgb", 320, 240)));
+  const nlohmann::json per_class = gst_test::run_detect_tool({path}, "--class-thresholds square=0.5,1=0.3")[0];
+  const nlohmann::json agnostic =
+      gst_test::run_detect_tool({path}, "--class-thresholds square=0.5,1=0.3 --agnostic-nms")[0];
+  ASSERT_NE(per_class["detections"], answer(f)["detections"]) << "the thresholds must change the answer";
+  ASSERT_NE(agnostic["detections"], per_class["detections"]) << "agnostic NMS must change the answer";
+  for (const nlohmann::json& d : per_class["detections"]) {
+    const double floor = d["name"] == "square" ? 0.5 : d["label"] == 1 ? 0.3 : 0.05;
+    EXPECT_GT(d["score"].get<double>(), floor) << d;
+  }
+
+  GstHarness* h = harness("class-thresholds=\"square=0.5,1=0.3\"");
+  gst_test::expect_regions_match(push_pull(h, f), per_class, f.width, f.height);
+  GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
+  g_object_set(d, "agnostic-nms", TRUE, NULL);
+  gst_test::expect_regions_match(push_pull(h, f, GST_SECOND / 30), agnostic, f.width, f.height);
+  g_object_set(d, "agnostic-nms", FALSE, "class-thresholds", "", NULL);
+  gst_test::expect_regions_match(push_pull(h, f, 2 * GST_SECOND / 30), answer(f), f.width, f.height);
+
+  // A label the model lacks, set while playing: warned about (naming it), the previous thresholds stay.
+  g_object_set(d, "class-thresholds", "square=0.5,1=0.3", NULL);
+  gst_test::expect_regions_match(push_pull(h, f, 3 * GST_SECOND / 30), per_class, f.width, f.height);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  g_object_set(d, "class-thresholds", "hexagon=0.2", NULL);
+  gst_test::expect_regions_match(push_pull(h, f, 4 * GST_SECOND / 30), per_class, f.width, f.height);
+  GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+  ASSERT_NE(warning, nullptr);
+  GError* error = nullptr;
+  gst_message_parse_warning(warning, &error, nullptr);
+  EXPECT_NE(std::string(error->message).find("'hexagon' is not a label"), std::string::npos) << error->message;
+  g_error_free(error);
+  gst_message_unref(warning);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(d);
+  gst_harness_teardown(h);
+}
+
+std::vector<std::string> strv_property(GstElement* element, const char* name) {
+  gchar** values = nullptr;
+  g_object_get(element, name, &values, NULL);
+  std::vector<std::string> out;
+  for (gchar** v = values; v && *v; ++v) out.push_back(*v);
+  g_strfreev(values);
+  return out;
+}
+
+// labels lists the loaded model's names; a labels file renames them in the metadata (roi_type and label, as the
+// tool's --labels-file does in its JSON), in labels, and for class-thresholds.
+TEST_F(DetectTest, LabelsFileRenamesTheLabels) {
+  const std::string dir = gst_test::scratch_dir("labels-file");
+  const std::string labels = dir + "/labels.txt", path = dir + "/rgb_320x240.ppm";
+  std::ofstream(labels) << "background\nball\nbox\nwedge\n";
+  gst_test::write_ppm(path, images_.at(key("rgb", 320, 240)));
+  const nlohmann::json expected =
+      gst_test::run_detect_tool({path}, "--labels-file " + labels + " --class-thresholds box=0.5")[0];
+  std::set<std::string> names;
+  for (const nlohmann::json& d : expected["detections"]) names.insert(d["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"background", "ball", "box", "wedge"}));
+
+  GstHarness* plain = harness();
+  GstElement* d = gst_bin_get_by_name(GST_BIN(plain->element), "d");
+  const Frame f = frame(GST_VIDEO_FORMAT_RGB, 320, 240);
+  push_pull(plain, f);
+  EXPECT_EQ(strv_property(d, "labels"), (std::vector<std::string>{"0", "circle", "square", "triangle"}));
+  gst_object_unref(d);
+  gst_harness_teardown(plain);
+
+  GstHarness* h = harness("labels-file=\"" + labels + "\" class-thresholds=\"box=0.5\"");
+  const std::vector<Region> regions = push_pull(h, f);
+  gst_test::expect_regions_match(regions, expected, f.width, f.height);
+  GstBuffer* out = gst_harness_push_and_pull(h, gst_test::make_buffer(f, GST_SECOND));
+  gpointer state = nullptr;
+  GstMeta* meta = gst_buffer_iterate_meta_filtered(out, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
+  ASSERT_NE(meta, nullptr);
+  EXPECT_STREQ(g_quark_to_string(reinterpret_cast<GstVideoRegionOfInterestMeta*>(meta)->roi_type),
+               expected["detections"][0]["name"].get<std::string>().c_str());
+  gst_buffer_unref(out);
+  d = gst_bin_get_by_name(GST_BIN(h->element), "d");
+  EXPECT_EQ(strv_property(d, "labels"), (std::vector<std::string>{"background", "ball", "box", "wedge"}));
+  gst_object_unref(d);
+  gst_harness_teardown(h);
+}
+
+// The error a standalone element posts when it cannot start with `properties` (gst_util_set_object_arg syntax).
+std::string start_error(const std::vector<std::pair<const char*, std::string>>& properties) {
+  GstElement* d = gst_element_factory_make("retinanetdetect", nullptr);
+  g_object_set(d, "model", gst_test::model_path().c_str(), NULL);
+  for (const auto& [name, value] : properties) gst_util_set_object_arg(G_OBJECT(d), name, value.c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(d, bus);
+  EXPECT_EQ(gst_element_set_state(d, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  std::string message = "(no error)";
+  if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    GError* error = nullptr;
+    gst_message_parse_error(msg, &error, nullptr);
+    message = error->message;
+    g_error_free(error);
+    gst_message_unref(msg);
+  }
+  gst_element_set_state(d, GST_STATE_NULL);
+  gst_element_set_bus(d, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(d);
+  return message;
+}
+
+TEST_F(DetectTest, BadClassSettingsFailTheStart) {
+  const std::string labels = gst_test::scratch_dir("labels-file-short") + "/labels.txt";
+  std::ofstream(labels) << "ball\nbox\n";
+  EXPECT_NE(start_error({{"labels-file", labels}}).find("has 2 lines, the model 4 labels"), std::string::npos);
+  const std::string unknown = start_error({{"class-thresholds", "square=0.4,hexagon=0.3"}});
+  EXPECT_NE(unknown.find("'hexagon' is not a label"), std::string::npos) << unknown;
 }
 
 }  // namespace

@@ -211,6 +211,8 @@ TEST(Lifecycle, PropertiesChangeWhileBuffersFlow) {
   stress.add(hd, "interval", G_TYPE_UINT, {1u, 2u});
   stress.add(hd, "classes", G_TYPE_STRING, {"square", "circle, square"});
   stress.add(hd, "post-messages", G_TYPE_BOOLEAN, {true, false});
+  stress.add(hd, "class-thresholds", G_TYPE_STRING, {"", "square=0.3, circle=0.25"});
+  stress.add(hd, "agnostic-nms", G_TYPE_BOOLEAN, {true, false});
   stress.add(ho, "thickness", G_TYPE_INT, {1, 4});
   stress.add(ho, "font-scale", G_TYPE_DOUBLE, {0.3, 1.0});
   stress.add(ho, "show-labels", G_TYPE_BOOLEAN, {true, false});

@@ -79,6 +79,29 @@ TEST(DetectProperties, OutOfRangeValuesAreRejected) {
   gst_object_unref(d);
 }
 
+// class-thresholds: the syntax and ranges when set (the labels only once the model is loaded: test_detect.cpp).
+TEST(DetectProperties, ClassThresholdsAreCheckedWhenSet) {
+  GstElement* d = gst_element_factory_make("retinanetdetect", nullptr);
+  EXPECT_EQ(get_string(d, "class-thresholds"), "");
+  EXPECT_FALSE(get<gboolean>(d, "agnostic-nms"));
+  EXPECT_EQ(get_string(d, "labels-file"), "");
+  EXPECT_EQ(get<gchar**>(d, "labels"), nullptr) << "no model loaded yet";
+  g_object_set(d, "class-thresholds", "square=0.5, 3=0.25", NULL);
+  WarningCapture capture;
+  for (const char* bad : {"square=1.5", "square", "square=high", "=0.3", "square=-0.2"}) {
+    g_object_set(d, "class-thresholds", bad, NULL);
+    EXPECT_EQ(get_string(d, "class-thresholds"), "square=0.5, 3=0.25") << bad;
+  }
+  ASSERT_EQ(capture.warnings().size(), 5u);
+  EXPECT_NE(capture.warnings()[0].find("'square' must lie in [0, 1], got 1.5"), std::string::npos)
+      << capture.warnings()[0];
+  // A name the model may not have is only known once it is loaded.
+  g_object_set(d, "class-thresholds", "hexagon=0.3", NULL);
+  EXPECT_EQ(get_string(d, "class-thresholds"), "hexagon=0.3");
+  EXPECT_EQ(capture.warnings().size(), 5u);
+  gst_object_unref(d);
+}
+
 TEST(DetectProperties, DeviceSyntaxIsChecked) {
   GstElement* d = gst_element_factory_make("retinanetdetect", nullptr);
   WarningCapture capture;
@@ -101,25 +124,29 @@ TEST(DetectProperties, ModelPropertiesAreFixedWhileRunning) {
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
   {
     WarningCapture capture;
-    g_object_set(d, "model", "/other.safetensors", "min-size", 64, "max-size", 64, "device", "cpu", NULL);
-    EXPECT_EQ(capture.warnings().size(), 4u);
+    g_object_set(d, "model", "/other.safetensors", "min-size", 64, "max-size", 64, "device", "cpu",
+                 "labels-file", "/other.txt", NULL);
+    EXPECT_EQ(capture.warnings().size(), 5u);
   }
   EXPECT_EQ(get_string(d, "model"), gst_test::model_path());
   EXPECT_EQ(get<gint>(d, "min-size"), 0);
   // What the streaming thread reads per frame can change while playing.
   WarningCapture capture;
   g_object_set(d, "interval", 4u, "classes", "square", "post-messages", TRUE, "score-threshold", 0.9f,
-               "nms-threshold", 0.3f, "max-detections", 5, NULL);
+               "nms-threshold", 0.3f, "max-detections", 5, "class-thresholds", "square=0.5", "agnostic-nms", TRUE,
+               NULL);
   EXPECT_TRUE(capture.warnings().empty());
+  EXPECT_EQ(get_string(d, "class-thresholds"), "square=0.5");
+  EXPECT_TRUE(get<gboolean>(d, "agnostic-nms"));
   EXPECT_EQ(get<guint>(d, "interval"), 4u);
   EXPECT_FLOAT_EQ(get<gfloat>(d, "score-threshold"), 0.9f);
   EXPECT_EQ(get<gint>(d, "max-detections"), 5);
   // The flags say so to gst-inspect-1.0 and to applications.
   for (const char* name : {"score-threshold", "nms-threshold", "max-detections", "classes", "interval",
-                           "post-messages"})
+                           "post-messages", "class-thresholds", "agnostic-nms"})
     EXPECT_TRUE(g_object_class_find_property(G_OBJECT_GET_CLASS(d), name)->flags & GST_PARAM_MUTABLE_PLAYING)
         << name;
-  for (const char* name : {"model", "device", "min-size", "max-size"})
+  for (const char* name : {"model", "device", "min-size", "max-size", "labels-file"})
     EXPECT_TRUE(g_object_class_find_property(G_OBJECT_GET_CLASS(d), name)->flags & GST_PARAM_MUTABLE_READY) << name;
   gst_object_unref(d);
   gst_harness_teardown(h);

@@ -319,3 +319,33 @@ TEST(StreamPolicy, AsyncAnswersArriveForEarlierFrames) {
 }
 
 }  // namespace
+
+namespace {
+
+// class-thresholds: parsed against the model's labels, carried to the detector on every inferred frame (a change
+// counts as a thresholds change), a bad text refused with its reason once, the previous thresholds kept.
+TEST(StreamPolicy, ClassThresholdsReachTheDetector) {
+  StreamPolicy policy(shapes_model(), Thresholds{});
+  EXPECT_EQ(policy.set_class_thresholds("square=0.6, 1=0.3"), "");
+  FramePlan plan = step(policy, every(1), answer());
+  EXPECT_TRUE(plan.update_thresholds);
+  EXPECT_EQ(plan.detector.class_score, (std::vector<float>{-1, 0.3f, 0.6f, -1}));
+  plan = step(policy, every(1), answer());
+  EXPECT_FALSE(plan.update_thresholds);
+
+  const std::string refused = policy.set_class_thresholds("square=0.6,hexagon=0.2");
+  EXPECT_NE(refused.find("'hexagon' is not a label"), std::string::npos) << refused;
+  EXPECT_EQ(policy.set_class_thresholds("square=0.6,hexagon=0.2"), "") << "reported once";
+  plan = step(policy, every(1), answer());
+  EXPECT_EQ(plan.detector.class_score, (std::vector<float>{-1, 0.3f, 0.6f, -1})) << "the previous ones stay";
+
+  EXPECT_EQ(policy.set_class_thresholds(""), "");
+  StreamSettings agnostic = every(1);
+  agnostic.thresholds.agnostic_nms = true;
+  plan = step(policy, agnostic, answer());
+  EXPECT_TRUE(plan.update_thresholds);
+  EXPECT_TRUE(plan.detector.class_score.empty());
+  EXPECT_TRUE(plan.detector.agnostic_nms);
+}
+
+}  // namespace
