@@ -4,12 +4,12 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <vector>
 
 #include "common/model_error.h"
 #include "model/evaluation/coco_eval.h"
+#include "model/evaluation/detect_set.h"
 #include "model/inference/detector.h"
 #include "tools/cli_args.h"
 
@@ -59,23 +59,6 @@ std::vector<std::vector<retinanet::ScoredBox>> read_detections(const std::string
   return out;
 }
 
-std::vector<std::vector<retinanet::ScoredBox>> run_detector(const retinanet::DetectorOptions& options,
-                                                            const std::string& image_dir,
-                                                            const retinanet::CocoDataset& truth) {
-  retinanet::Detector detector(options);
-  std::vector<std::vector<retinanet::ScoredBox>> out;
-  for (const retinanet::CocoImage& image : truth.images) {
-    const std::string path = image_dir + "/" + image.file_name;
-    const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw retinanet::ModelError("cannot read image '" + path + "'");
-    const auto found = detector.detect(
-        retinanet::ImageView::packed(retinanet::PixelFormat::kBGR, bgr.cols, bgr.rows, bgr.data, bgr.step));
-    out.emplace_back();
-    for (const retinanet::Detection& d : found) out.back().push_back({d.label, d.score, d.x1, d.y1, d.x2, d.y2});
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,7 +81,13 @@ int main(int argc, char** argv) {
 
   try {
     const retinanet::CocoDataset truth = retinanet::read_coco(coco);
-    const auto found = detections.empty() ? run_detector(options, image_dir, truth) : read_detections(detections, truth);
+    std::vector<std::vector<retinanet::ScoredBox>> found;
+    if (detections.empty()) {
+      retinanet::Detector detector(options);
+      found = retinanet::detect_coco_set(detector, image_dir, truth);
+    } else {
+      found = read_detections(detections, truth);
+    }
     std::cout << retinanet::metrics_to_json(retinanet::evaluate_coco(truth, found)).dump() << '\n';
   } catch (const retinanet::ModelError& e) {
     return args.fail(e.what());

@@ -6,10 +6,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <thread>
 
+#include "model/evaluation/coco_eval.h"
+#include "model/evaluation/detect_set.h"
+#include "model/files/safetensors.h"
+#include "model/inference/detector.h"
 #include "model/training/class_set.h"
 #include "model/training/coco.h"
 #include "common/model_error.h"
@@ -43,6 +48,10 @@ const char* kUsage =
     "            --weight-decay F (1e-4) --grad-clip F (10: max global gradient norm; 0 disables)\n"
     "            --checkpoint-every N (500) --time-limit MINUTES --stop-after ITERATION --seed N (1)\n"
     "            --threads N (all cores) --workers N (1: data-preparing threads)\n"
+    "  validation: --val-coco ANN.json --val-image-dir DIR --val-every N (500) [--val-score-threshold F]\n"
+    "            every N iterations and at the end, the current weights scored as retinanet-eval scores them\n"
+    "            (COCO bbox AP; score threshold: the model's unless given); one line with AP and AP50; the best\n"
+    "            by AP is kept as OUTPUT.best.safetensors (a model file; val_AP in its metadata)\n"
     "  augmentation (COCO data; the synthetic scenes are new each time): horizontal flip (p 0.5); scale jitter:\n"
     "            the short side uniform in [F * min_size, min_size], the long side still capped at max_size\n"
     "            (--scale-jitter F, default 0.8; 1: none); torchvision's RandomPhotometricDistort: brightness\n"
@@ -59,6 +68,9 @@ const char* kUsage =
 struct Args {
   bool synthetic = false, loss_only = false, train_bn = false, no_augment = false;
   int trainable_layers = -1;  // -1: the start's default (3 from --weights, 5 from scratch)
+  std::string val_coco, val_image_dir;
+  int val_every = 500;
+  float val_score_threshold = -1;
   std::string coco, image_dir, arch = "retinanet_tiny_fpn", weights, resume, output, write_coco;
   int min_size = 0, max_size = 0, iterations = 20000, batch = 4, checkpoint_every = 500, seed = 1, threads = 0;
   int stop_after = 0;  // stop (with a checkpoint) after this iteration, keeping --iterations' schedule
@@ -131,6 +143,61 @@ std::string duration_text(double seconds) {
   return buf;
 }
 
+// Validation during training: the current weights written as a model file and scored by the code retinanet-eval
+// runs; the best by AP kept as OUTPUT.best.safetensors (its AP in the metadata, so that a resumed run keeps it).
+class Validator {
+ public:
+  explicit Validator(const Args& a)
+      : truth_(read_coco(a.val_coco)), image_dir_(a.val_image_dir), output_(a.output),
+        score_threshold_(a.val_score_threshold) {
+    if (truth_.images.empty()) throw ModelError(a.val_coco + ": no images");
+    if (std::filesystem::exists(best_path())) {
+      const auto metadata = read_safetensors(best_path()).metadata;
+      if (auto it = metadata.find("val_AP"); it != metadata.end()) best_ap_ = std::stod(it->second);
+      if (auto it = metadata.find("iteration"); it != metadata.end()) best_iteration_ = std::stoi(it->second);
+    }
+  }
+
+  std::string best_path() const { return output_ + ".best.safetensors"; }
+
+  void run(const Trainer& trainer, int iteration) {
+    if (iteration == last_) return;
+    last_ = iteration;
+    const std::string candidate = output_ + ".val.safetensors";
+    trainer.save_model(candidate, iteration);
+    DetectorOptions options;
+    options.weights = candidate;
+    options.device = "cpu";  // where the training runs
+    options.threads = torch::get_num_threads();
+    options.score_threshold = score_threshold_;
+    double ap = 0, ap50 = 0;
+    {
+      Detector detector(options);
+      const CocoMetrics m = evaluate_coco(truth_, detect_coco_set(detector, image_dir_, truth_));
+      ap = m.stats[0];
+      ap50 = m.stats[1];
+    }
+    std::filesystem::remove(candidate);
+    const bool best = ap > best_ap_;
+    if (best) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.9g", ap);
+      trainer.save_model(best_path(), iteration, {{"val_AP", text}});
+      best_ap_ = ap;
+      best_iteration_ = iteration;
+    }
+    std::fprintf(stderr, "val iter %d  AP %.6f  AP50 %.6f  best AP %.6f at iter %d%s\n", iteration, ap, ap50,
+                 best_ap_, best_iteration_, best ? ("  (new best: wrote " + best_path() + ")").c_str() : "");
+  }
+
+ private:
+  CocoDataset truth_;
+  std::string image_dir_, output_;
+  float score_threshold_;
+  double best_ap_ = -2;  // below COCO's -1 (nothing measurable): the first evaluation is the best so far
+  int best_iteration_ = 0, last_ = -1;
+};
+
 int train(const Args& a) {
   if (a.output.empty()) throw ModelError("--output FILE is required for training");
   CocoDataset coco;
@@ -194,6 +261,7 @@ int train(const Args& a) {
   SampleSource source = a.coco.empty() ? synthetic_source(SceneGenerator(), net->config(), a.seed)
                                        : coco_source(coco, a.image_dir, net->config(), a.seed, augment);
   Prefetcher data(source, static_cast<uint64_t>(start) * a.batch, a.workers, 4 * a.batch);
+  std::unique_ptr<Validator> validator = a.val_coco.empty() ? nullptr : std::make_unique<Validator>(a);
 
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -218,6 +286,7 @@ int train(const Args& a) {
                    duration_text(t).c_str(), duration_text(t / done * (a.iterations - it - 1)).c_str());
     }
     if ((it + 1) % a.checkpoint_every == 0) trainer.save(a.output, it + 1);
+    if (validator && (it + 1) % a.val_every == 0) validator->run(trainer, it + 1);
     if (a.time_limit > 0 && elapsed() > a.time_limit * 60) {
       ++it;
       std::fprintf(stderr, "time limit reached after iteration %d; resume with --resume %s\n", it, a.output.c_str());
@@ -225,6 +294,7 @@ int train(const Args& a) {
     }
   }
   trainer.save(a.output, it);
+  if (validator) validator->run(trainer, it);
   std::fprintf(stderr, "wrote %s (iteration %d, %s)\n", a.output.c_str(), it, duration_text(elapsed()).c_str());
   return 0;
 }
@@ -239,6 +309,10 @@ int main(int argc, char** argv) {
   args.add_switch("--loss-only", &a.loss_only);
   args.add_switch("--train-bn", &a.train_bn);
   args.add_switch("--no-augment", &a.no_augment);
+  args.add_string("--val-coco", &a.val_coco);
+  args.add_string("--val-image-dir", &a.val_image_dir);
+  args.add_int("--val-every", &a.val_every, 1);
+  args.add_float("--val-score-threshold", &a.val_score_threshold, 0, 1);
   args.add_float("--scale-jitter", &a.scale_jitter, 0.1f, 1);
   args.add_int("--trainable-backbone-layers", &a.trainable_layers, 0, 5);
   args.add_string("--coco", &a.coco);
@@ -272,6 +346,7 @@ int main(int argc, char** argv) {
   if (!rest.empty()) return args.fail("unexpected argument '" + rest[0] + "'");
   if (!a.coco.empty() && a.image_dir.empty()) return args.fail("--coco needs --image-dir");
   if (a.synthetic && !a.coco.empty()) return args.fail("--synthetic and --coco exclude each other");
+  if (!a.val_coco.empty() && a.val_image_dir.empty()) return args.fail("--val-coco needs --val-image-dir");
   if (!a.weights.empty() && !a.resume.empty()) return args.fail("--weights and --resume exclude each other");
   try {
     torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency()));

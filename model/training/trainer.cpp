@@ -99,10 +99,16 @@ StepLosses Trainer::losses(const TrainBatch& batch) {
   return {l.classification.item<double>(), l.bbox_regression.item<double>()};
 }
 
-void Trainer::save(const std::string& path, int iteration) const {
+void Trainer::save_model(const std::string& path, int iteration,
+                         const std::map<std::string, std::string>& extra) const {
   auto metadata = net_->config().to_metadata();
   metadata["iteration"] = std::to_string(iteration);
+  for (const auto& [key, value] : extra) metadata[key] = value;
   write_safetensors(path, net_->named_tensors(), metadata);
+}
+
+void Trainer::save(const std::string& path, int iteration) const {
+  save_model(path, iteration);
   torch::serialize::OutputArchive archive;
   optimizer_->save(archive);
   archive.write("iteration", torch::tensor(static_cast<int64_t>(iteration)));

@@ -4,6 +4,7 @@
 
 #include <torch/optim/optimizer.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -53,6 +54,8 @@ class Trainer {
 
   // Writes `path` (a model file the detector loads) and `path`.optim (optimiser state; iteration in metadata).
   void save(const std::string& path, int iteration) const;
+  // The model file alone, `extra` added to its metadata.
+  void save_model(const std::string& path, int iteration, const std::map<std::string, std::string>& extra = {}) const;
   // Restores both; returns the iteration to continue from.
   int resume(const std::string& path);
 
