@@ -12,10 +12,11 @@
  * detections (#GstRetinanetTrack:high-threshold) are matched to the tracks first by IoU with an optimal
  * assignment, then the low-score ones (down to #GstRetinanetTrack:low-threshold) to the tracks still unmatched,
  * then the rest by the filter's motion gate. A new object gets its id on its #GstRetinanetTrack:min-hits -th
- * detection; a track that no detection continues is dropped after #GstRetinanetTrack:max-age frames. A class
+ * detection, or on its first when that scores #GstRetinanetTrack:confirm-threshold or more and overlaps no
+ * other track; a track that no detection continues is dropped after #GstRetinanetTrack:max-age frames. A class
  * change does not change the id. A confirmed track that the detector misses on up to
- * #GstRetinanetTrack:coast-misses inferred frames in a row is still shown, at its predicted box, marked
- * predicted. Detections that overlap a more confident one at IoU 0.7 or more (one object reported as two classes
+ * #GstRetinanetTrack:coast-misses inferred frames in a row (none by default) is still shown, at its predicted
+ * box, marked predicted; a predicted box mostly outside the frame (an object leaving) is not shown. Detections that overlap a more confident one at IoU 0.7 or more (one object reported as two classes
  * by a detector with per-class NMS) take no track.
  *
  * On frames without fresh detections (retinanetdetect's `interval` or `mode=async` frames, whose carried metas
@@ -46,6 +47,7 @@ enum
   PROP_NEW_TRACK_THRESHOLD,
   PROP_IOU_THRESHOLD,
   PROP_MIN_HITS,
+  PROP_CONFIRM_THRESHOLD,
   PROP_MAX_AGE,
   PROP_COAST_MISSES,
 };
@@ -56,8 +58,9 @@ enum
 #define DEFAULT_PROP_NEW_TRACK_THRESHOLD 0.6
 #define DEFAULT_PROP_IOU_THRESHOLD 0.2
 #define DEFAULT_PROP_MIN_HITS 2
+#define DEFAULT_PROP_CONFIRM_THRESHOLD 0.7
 #define DEFAULT_PROP_MAX_AGE 30
-#define DEFAULT_PROP_COAST_MISSES 1
+#define DEFAULT_PROP_COAST_MISSES 0
 
 /* Any raw video, in any memory: only metadata and the caps' size are used. */
 #define TRACK_CAPS "video/x-raw(ANY)"
@@ -129,6 +132,12 @@ gst_retinanet_track_class_init (GstRetinanetTrackClass * klass)
           "Detections a new track needs before it is confirmed and given an id (1: at once; tracks on the first "
           "frame are confirmed at once). Changeable while playing", 1, G_MAXINT, DEFAULT_PROP_MIN_HITS,
           LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_CONFIRM_THRESHOLD,
+      g_param_spec_double ("confirm-threshold", "Confirm threshold",
+          "A new object whose first detection scores at least this and overlaps no other track gets its id at "
+          "once instead of on its min-hits-th detection (until then a miss drops it; metas without a score "
+          "never qualify; 1: never). Changeable while playing", 0.0, 1.0, DEFAULT_PROP_CONFIRM_THRESHOLD,
+          LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_AGE,
       g_param_spec_uint ("max-age", "Maximum age",
           "Frames a track survives without a detection (hidden, missed, or between inferences: keep it above the "
@@ -165,6 +174,7 @@ gst_retinanet_track_init (GstRetinanetTrack * self)
   self->new_track_threshold = DEFAULT_PROP_NEW_TRACK_THRESHOLD;
   self->iou_threshold = DEFAULT_PROP_IOU_THRESHOLD;
   self->min_hits = DEFAULT_PROP_MIN_HITS;
+  self->confirm_threshold = DEFAULT_PROP_CONFIRM_THRESHOLD;
   self->max_age = DEFAULT_PROP_MAX_AGE;
   self->coast_misses = DEFAULT_PROP_COAST_MISSES;
   gst_video_info_init (&self->info);
@@ -209,6 +219,9 @@ gst_retinanet_track_set_property (GObject * object, guint prop_id, const GValue 
     case PROP_MIN_HITS:
       self->min_hits = g_value_get_uint (value);
       break;
+    case PROP_CONFIRM_THRESHOLD:
+      self->confirm_threshold = g_value_get_double (value);
+      break;
     case PROP_MAX_AGE:
       self->max_age = g_value_get_uint (value);
       break;
@@ -243,6 +256,9 @@ gst_retinanet_track_get_property (GObject * object, guint prop_id, GValue * valu
       break;
     case PROP_MIN_HITS:
       g_value_set_uint (value, self->min_hits);
+      break;
+    case PROP_CONFIRM_THRESHOLD:
+      g_value_set_double (value, self->confirm_threshold);
       break;
     case PROP_MAX_AGE:
       g_value_set_uint (value, self->max_age);
@@ -329,6 +345,7 @@ gst_retinanet_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   settings.new_track_threshold = static_cast<float> (self->new_track_threshold);
   settings.iou_threshold = static_cast<float> (self->iou_threshold);
   settings.min_hits = self->min_hits;
+  settings.confirm_threshold = static_cast<float> (self->confirm_threshold);
   settings.max_age = self->max_age;
   settings.coast_misses = self->coast_misses;
   GST_OBJECT_UNLOCK (self);

@@ -22,6 +22,7 @@ struct _GstRetinanetTrack
   gdouble new_track_threshold;
   gdouble iou_threshold;
   guint min_hits;
+  gdouble confirm_threshold;
   guint max_age;
   guint coast_misses;
 

@@ -10,6 +10,9 @@ namespace retinanet::gst {
 
 namespace {
 
+// A predicted box with less than this share of its area inside the frame is not shown.
+constexpr float kLeavingShare = 0.5f;
+
 // The predicted boxes of the tracks, as metas in the form retinanetdetect writes (a `detection` param when the
 // track's detections had a label id, so that readers see its label and last score), plus their `object_id`.
 void attach_predictions(GstBuffer* buffer, const std::vector<tracking::TrackedObject>& objects, int width,
@@ -21,6 +24,10 @@ void attach_predictions(GstBuffer* buffer, const std::vector<tracking::TrackedOb
     const float x2 = std::clamp(o.box.x2, x1, static_cast<float>(width));
     const float y2 = std::clamp(o.box.y2, y1, static_cast<float>(height));
     if (x2 - x1 < 1 || y2 - y1 < 1) continue;  // moved out of the frame
+    // Mostly outside the frame: the object is leaving (or has left, unseen), and a box on what little of it
+    // could still be in the frame would be a guess; the track lives on, so that it takes the object back if it
+    // turns round.
+    if ((x2 - x1) * (y2 - y1) < kLeavingShare * o.box.width() * o.box.height()) continue;
     const int px1 = static_cast<int>(std::floor(x1)), py1 = static_cast<int>(std::floor(y1));
     const int px2 = std::min(width, static_cast<int>(std::ceil(x2)));
     const int py2 = std::min(height, static_cast<int>(std::ceil(y2)));

@@ -205,7 +205,9 @@ TEST(Cadence, LearnsTheProducersInterval) {
 }
 
 TEST(Tracker, KeepsIdsThroughACrossingAndNeverReusesThem) {
-  rt::Tracker tracker;
+  rt::TrackerSettings settings;
+  settings.coast_misses = 1;  // the frame they overlap as duplicates, the one without a detection is coasted
+  rt::Tracker tracker(settings);
   // Two squares cross head-on along the same row, one slightly lower, at 5 pixels per frame.
   std::vector<uint64_t> ids_a, ids_b;
   for (int f = 0; f < 40; ++f) {
@@ -225,6 +227,7 @@ TEST(Tracker, ConfirmsAfterMinHitsAndDropsAfterMaxAge) {
   settings.min_hits = 3;
   settings.max_age = 5;
   settings.coast_misses = 0;
+  settings.confirm_threshold = 1;  // min_hits alone
   rt::Tracker tracker(settings);
   EXPECT_TRUE(tracker.update({}).empty());  // the first frame is empty: later tracks wait for min_hits
   EXPECT_TRUE(tracker.update({obs(box_at(50, 50, 20, 20))}).empty());
@@ -247,7 +250,9 @@ TEST(Tracker, ConfirmsAfterMinHitsAndDropsAfterMaxAge) {
 }
 
 TEST(Tracker, TentativeTrackMissingAFrameIsDropped) {
-  rt::Tracker tracker;
+  rt::TrackerSettings settings;
+  settings.confirm_threshold = 1;  // tentative, not confirmed on its first detection
+  rt::Tracker tracker(settings);
   tracker.update({});
   tracker.update({obs(box_at(50, 50, 20, 20))});
   tracker.update({});
@@ -325,7 +330,9 @@ TEST(Tracker, ADuplicateOfAnotherClassGetsNoTrack) {
 }
 
 TEST(Tracker, CoastsOverAShortMissAtThePredictedBox) {
-  rt::Tracker tracker;  // coast_misses 1
+  rt::TrackerSettings settings;
+  settings.coast_misses = 1;
+  rt::Tracker tracker(settings);
   for (int f = 0; f < 10; ++f) tracker.update({obs(box_at(50 + 4.f * f, 50, 30, 30))});
   auto out = tracker.update({});  // missed once: shown where it should be now, predicted
   ASSERT_EQ(out.size(), 1u);
@@ -341,4 +348,39 @@ TEST(Tracker, CoastsOverAShortMissAtThePredictedBox) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].id, 1u);
   EXPECT_FALSE(out[0].predicted);
+}
+
+TEST(Tracker, ConfirmsAConfidentLoneNewcomerAtOnce) {
+  rt::Tracker tracker;  // min_hits 2, confirm_threshold 0.7
+  tracker.update({});   // after the first frame, where every track is confirmed at once anyway
+  // Confident and alone: an id on its first detection.
+  auto out = tracker.update({obs(box_at(50, 50, 30, 30), 0.9f)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].id, 1u);
+  // Less sure (0.65 starts a track, but below confirm_threshold), or touching another track: wait for min_hits.
+  out = tracker.update({obs(box_at(52, 50, 30, 30), 0.9f), obs(box_at(200, 50, 30, 30), 0.65f),
+                        obs(box_at(80, 50, 30, 30), 0.95f)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].observation, 0);
+  out = tracker.update({obs(box_at(54, 50, 30, 30), 0.9f), obs(box_at(200, 50, 30, 30), 0.65f),
+                        obs(box_at(80, 50, 30, 30), 0.95f)});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].id, 2u);
+  EXPECT_EQ(out[2].id, 3u);
+  // Confirmed on one detection and never seen again: dropped on its first miss, not kept (nor coasted).
+  out = tracker.update({obs(box_at(56, 50, 30, 30), 0.9f), obs(box_at(200, 50, 30, 30), 0.65f),
+                        obs(box_at(80, 50, 30, 30), 0.95f), obs(box_at(150, 150, 30, 30), 0.9f)});
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[3].id, 4u);
+  EXPECT_EQ(tracker.track_count(), 4u);
+  tracker.update({obs(box_at(58, 50, 30, 30), 0.9f), obs(box_at(200, 50, 30, 30), 0.65f),
+                  obs(box_at(80, 50, 30, 30), 0.95f)});
+  EXPECT_EQ(tracker.track_count(), 3u);
+  // Off (1): a confident newcomer waits for min_hits too.
+  rt::TrackerSettings off;
+  off.confirm_threshold = 1;
+  rt::Tracker waiting(off);
+  waiting.update({});
+  EXPECT_TRUE(waiting.update({obs(box_at(50, 50, 30, 30), 0.99f)}).empty());
+  EXPECT_EQ(waiting.update({obs(box_at(52, 50, 30, 30), 0.99f)}).size(), 1u);
 }

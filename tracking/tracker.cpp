@@ -38,6 +38,7 @@ void Tracker::absorb(Track& track, const Observation& o) {
   track.frames_since_detection = 0;
   track.misses = 0;
   ++track.hits;
+  if (track.hits >= settings_.min_hits) track.provisional = false;
   if (track.id == 0 && track.hits >= std::max(1u, settings_.min_hits)) track.id = next_id_++;
   if (track.id != 0) track.state = State::kTracked;
 }
@@ -142,6 +143,7 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     Track& track = tracks_[t];
     if (!track_taken[t]) {
       if (track.state == State::kTentative) continue;
+      if (track.provisional) continue;  // confirmed on a confident first sight, not seen again
       track.state = State::kLost;
       ++track.misses;
       if (track.frames_since_detection > settings_.max_age) continue;
@@ -177,7 +179,16 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     track.label = obs.label;
     track.score = effective_score(obs);
     track.hits = 1;
-    if (first_frame_ || settings_.min_hits <= 1) {
+    // Confirmed at once when it is sure (a score of its own, high enough) and alone: next to another track it
+    // may be a second report of that object, or one of two objects the association could mix up.
+    const auto alone = [&]() {
+      for (const Track& other : kept)
+        if (iou(other.filter.box(), obs.box) > 0) return false;
+      return true;
+    };
+    track.provisional = !first_frame_ && settings_.min_hits > 1 && settings_.confirm_threshold < 1 &&
+                        obs.score >= 0 && obs.score >= settings_.confirm_threshold && alone();
+    if (first_frame_ || settings_.min_hits <= 1 || track.provisional) {
       track.id = next_id_++;
       track.state = State::kTracked;
     }

@@ -27,7 +27,9 @@
 // A confident detection left over (score >= new_track_threshold) that does not overlap a detection continuing
 // a confirmed track at IoU >= birth_iou (a second report of that object) starts a tentative track; a tentative track is
 // confirmed, and only then given an id, on its min_hits-th detection (tracks born on the first frame are
-// confirmed at once, as ByteTrack does); a tentative track that misses a frame with detections is dropped. A
+// confirmed at once, as ByteTrack does, and so is one whose first detection scores confirm_threshold or more and
+// overlaps no other track: until its min_hits-th detection it is dropped when it misses, not coasted); a
+// tentative track that misses a frame with detections is dropped. A
 // confirmed track that misses is lost and dropped after max_age frames without a detection. Ids count from 1 and
 // are never reused until reset(). The class plays no part in the association: a detection of another class
 // continues the track and gives it its label.
@@ -54,10 +56,16 @@ struct TrackerSettings {
   float duplicate_iou = 0.5f;            // class-agnostic duplicates (above 1: none)
   float birth_iou = 0.5f;                // no new track from a detection this close to a continued one
   unsigned min_hits = 2;                 // detections that confirm a track (1: at once)
+  // A new track whose first detection has a score at least this high and overlaps no other track's box is
+  // confirmed at once (1: never): with a detector run every Nth frame, waiting for min_hits detections leaves
+  // a newcomer without a box for N frames or more. Until its min_hits-th detection a miss drops it.
+  float confirm_threshold = 0.7f;
   unsigned max_age = 30;                 // frames a confirmed track survives without a detection
   // Frames with detections a confirmed track may miss and still be shown, at its predicted box: bridges a
-  // detector's flicker (an object missed on one inference) without the box lingering long (0: never).
-  unsigned coast_misses = 1;
+  // detector's flicker (an object missed on one inference) without the box lingering long (0: never). With a
+  // detector run every Nth frame one missed inference means N frames on a guess: 0 scored better at every
+  // interval (README, Tracking).
+  unsigned coast_misses = 0;
   KalmanSettings kalman;
 };
 
@@ -116,6 +124,7 @@ class Tracker {
     std::string label;
     float score = 0;
     unsigned hits = 0;
+    bool provisional = false;  // confirmed on one confident detection, not yet on min_hits: a miss drops it
     unsigned misses = 0;  // frames with detections missed in a row
     uint64_t frames_since_detection = 0;
   };

@@ -95,7 +95,7 @@ int id_of(const std::vector<retinanet::gst::Region>& regions, const retinanet::D
 
 // Two squares cross, a circle is hidden for five frames, a triangle leaves and another enters later.
 TEST(Track, IdsStayThroughCrossingsAndHidingAndAreNeverReused) {
-  TrackHarness h;
+  TrackHarness h("retinanettrack coast-misses=1");
   std::map<std::string, std::set<int>> ids;
   std::set<int> ids_before_leaving;
   for (int f = 0; f < 40; ++f) {
@@ -198,18 +198,37 @@ TEST(Track, ForeignProducerInferringEveryOtherFrame) {
   EXPECT_GT(predicted, 10);
 }
 
-// Every frame inferred and then nothing found: the box is predicted once (coast-misses=1), then no longer.
+// Every frame inferred and then nothing found: with coast-misses=1 the box is predicted once, then no longer;
+// by default (0) never.
 TEST(Track, ObjectsThatVanishLeaveNoPredictedBoxes) {
-  TrackHarness h;
+  TrackHarness h("retinanettrack coast-misses=1");
   for (int f = 0; f < 10; ++f) h.push({detection(50 + 2.f * f, 50, 30)});
   const auto coasting = h.push({});
   ASSERT_EQ(coasting.size(), 1u);
   EXPECT_TRUE(coasting[0].predicted);
   EXPECT_EQ(coasting[0].object_id, 1);
   for (int f = 0; f < 5; ++f) EXPECT_TRUE(h.push({}).empty()) << "frame " << f;
-  TrackHarness strict("retinanettrack coast-misses=0");
+  TrackHarness strict;
   for (int f = 0; f < 10; ++f) strict.push({detection(50 + 2.f * f, 50, 30)});
   for (int f = 0; f < 5; ++f) EXPECT_TRUE(strict.push({}).empty()) << "frame " << f;
+}
+
+// An object seen last near the left edge moves on out of the frame between inferences: its predicted box is
+// shown while at least half of it is inside, then no longer (a box on a sliver would be a guess).
+TEST(Track, PredictedBoxesMostlyOutsideTheFrameAreNotShown) {
+  TrackHarness h;
+  std::vector<retinanet::Detection> last;
+  for (int f = 0; f < 20; ++f) {
+    const float cx = 100 - 6.f * f;  // 30 px across: half outside at cx 0 (frame 16.7)
+    if (f < 10) last = {detection(cx, 120, 30)};
+    const auto regions = h.push(last, /*stale=*/f >= 10);
+    if (f < 17) {
+      ASSERT_EQ(regions.size(), 1u) << "frame " << f;
+      EXPECT_EQ(regions[0].object_id, 1) << "frame " << f;
+    } else {
+      EXPECT_TRUE(regions.empty()) << "frame " << f;
+    }
+  }
 }
 
 TEST(Track, FlushAndNewCapsStartAgain) {
@@ -308,10 +327,21 @@ TEST(Track, PropertiesHaveTheirDefaultsAndTakeEffect) {
   EXPECT_DOUBLE_EQ(high, 0.5);
   EXPECT_DOUBLE_EQ(low, 0.1);
   EXPECT_DOUBLE_EQ(iou_threshold, 0.2);
+  gdouble confirm = 0;
+  guint coast = 1;
+  g_object_get(track, "confirm-threshold", &confirm, "coast-misses", &coast, nullptr);
+  EXPECT_DOUBLE_EQ(confirm, 0.7);
+  EXPECT_EQ(coast, 0u);
   gst_object_unref(track);
 
-  // min-hits=3: a newcomer (after the first frame) is shown with an id on its third detection.
-  TrackHarness h("retinanettrack min-hits=3");
+  // By default a newcomer detected at 0.9, alone, is shown with an id at once.
+  {
+    TrackHarness quick;
+    quick.push({});
+    EXPECT_EQ(quick.push({detection(50, 50, 30)})[0].object_id, 1);
+  }
+  // min-hits=3, confirm-threshold=1: a newcomer (after the first frame) is shown with an id on its third detection.
+  TrackHarness h("retinanettrack min-hits=3 confirm-threshold=1");
   h.push({});
   EXPECT_EQ(h.push({detection(50, 50, 30)})[0].object_id, -1);
   EXPECT_EQ(h.push({detection(52, 50, 30)})[0].object_id, -1);
