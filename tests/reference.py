@@ -144,3 +144,11 @@ def read_safetensors_metadata(path):
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         return json.loads(f.read(n)).get("__metadata__", {})
+
+
+def finish(failures):
+    """Prints each failure and the count, then exits 1 if there were any."""
+    for f in failures:
+        print("FAIL", f)
+    print(f"{len(failures)} failures")
+    sys.exit(1 if failures else 0)

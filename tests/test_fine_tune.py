@@ -135,10 +135,7 @@ def main():
             message = p.stderr.strip().splitlines()
             if p.returncode == 0 or len(message) != 1 or not message[0].startswith("retinanet-train:"):
                 failures.append(f"--resume with {why}: rc {p.returncode}, stderr {p.stderr!r}")
-    for f in failures:
-        print("FAIL", f)
-    print(f"{len(failures)} failures")
-    sys.exit(1 if failures else 0)
+    R.finish(failures)
 
 
 if __name__ == "__main__":

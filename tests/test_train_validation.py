@@ -63,10 +63,7 @@ def main():
         if [i for i, _ in more] != [8, 10]:
             failures.append(f"resumed validations at {[i for i, _ in more]}, expected 8, 10")
         check_best(seen + more, "resumed run")
-    for f in failures:
-        print("FAIL", f)
-    print(f"{len(failures)} failures")
-    sys.exit(1 if failures else 0)
+    R.finish(failures)
 
 
 if __name__ == "__main__":
