@@ -14,10 +14,11 @@
  * then the rest by the filter's motion gate. A new object gets its id on its #GstRetinanetTrack:min-hits -th
  * detection, or on its first when that scores #GstRetinanetTrack:confirm-threshold or more and overlaps no
  * other track; a track that no detection continues is dropped after #GstRetinanetTrack:max-age frames. A class
- * change does not change the id. A confirmed track that the detector misses on up to
- * #GstRetinanetTrack:coast-misses inferred frames in a row (none by default) is still shown, at its predicted
- * box, marked predicted; a predicted box mostly outside the frame (an object leaving) is not shown. Detections that overlap a more confident one at IoU 0.7 or more (one object reported as two classes
- * by a detector with per-class NMS) take no track.
+ * change does not change the id, unless #GstRetinanetTrack:per-class restricts each track to its class. A
+ * confirmed track that the detector misses on up to #GstRetinanetTrack:coast-misses inferred frames in a row
+ * (none by default) is still shown, at its predicted box, marked predicted; a predicted box mostly outside the
+ * frame (an object leaving) is not shown. Detections that overlap a more confident one at IoU 0.5 or more,
+ * whatever their classes (one object reported as two classes by a detector with per-class NMS), take no track.
  *
  * On frames without fresh detections (retinanetdetect's `interval` or `mode=async` frames, whose carried metas
  * are marked stale, or frames without metas from a producer that infers every Nth frame) the carried metas are
@@ -48,6 +49,7 @@ enum
   PROP_IOU_THRESHOLD,
   PROP_MIN_HITS,
   PROP_CONFIRM_THRESHOLD,
+  PROP_PER_CLASS,
   PROP_MAX_AGE,
   PROP_COAST_MISSES,
 };
@@ -59,6 +61,7 @@ enum
 #define DEFAULT_PROP_IOU_THRESHOLD 0.2
 #define DEFAULT_PROP_MIN_HITS 2
 #define DEFAULT_PROP_CONFIRM_THRESHOLD 0.7
+#define DEFAULT_PROP_PER_CLASS FALSE
 #define DEFAULT_PROP_MAX_AGE 30
 #define DEFAULT_PROP_COAST_MISSES 0
 
@@ -138,6 +141,11 @@ gst_retinanet_track_class_init (GstRetinanetTrackClass * klass)
           "once instead of on its min-hits-th detection (until then a miss drops it; metas without a score "
           "never qualify; 1: never). Changeable while playing", 0.0, 1.0, DEFAULT_PROP_CONFIRM_THRESHOLD,
           LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_PER_CLASS,
+      g_param_spec_boolean ("per-class", "Per class",
+          "Match detections only to tracks of their own class (for a detector that never confuses its classes: "
+          "objects of different classes that meet cannot swap ids); off: a class change keeps the id. "
+          "Changeable while playing", DEFAULT_PROP_PER_CLASS, LIVE_PARAM_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MAX_AGE,
       g_param_spec_uint ("max-age", "Maximum age",
           "Frames a track survives without a detection (hidden, missed, or between inferences: keep it above the "
@@ -175,6 +183,7 @@ gst_retinanet_track_init (GstRetinanetTrack * self)
   self->iou_threshold = DEFAULT_PROP_IOU_THRESHOLD;
   self->min_hits = DEFAULT_PROP_MIN_HITS;
   self->confirm_threshold = DEFAULT_PROP_CONFIRM_THRESHOLD;
+  self->per_class = DEFAULT_PROP_PER_CLASS;
   self->max_age = DEFAULT_PROP_MAX_AGE;
   self->coast_misses = DEFAULT_PROP_COAST_MISSES;
   gst_video_info_init (&self->info);
@@ -222,6 +231,9 @@ gst_retinanet_track_set_property (GObject * object, guint prop_id, const GValue 
     case PROP_CONFIRM_THRESHOLD:
       self->confirm_threshold = g_value_get_double (value);
       break;
+    case PROP_PER_CLASS:
+      self->per_class = g_value_get_boolean (value);
+      break;
     case PROP_MAX_AGE:
       self->max_age = g_value_get_uint (value);
       break;
@@ -259,6 +271,9 @@ gst_retinanet_track_get_property (GObject * object, guint prop_id, GValue * valu
       break;
     case PROP_CONFIRM_THRESHOLD:
       g_value_set_double (value, self->confirm_threshold);
+      break;
+    case PROP_PER_CLASS:
+      g_value_set_boolean (value, self->per_class);
       break;
     case PROP_MAX_AGE:
       g_value_set_uint (value, self->max_age);
@@ -346,6 +361,7 @@ gst_retinanet_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   settings.iou_threshold = static_cast<float> (self->iou_threshold);
   settings.min_hits = self->min_hits;
   settings.confirm_threshold = static_cast<float> (self->confirm_threshold);
+  settings.per_class = self->per_class;
   settings.max_age = self->max_age;
   settings.coast_misses = self->coast_misses;
   GST_OBJECT_UNLOCK (self);

@@ -23,6 +23,7 @@ struct _GstRetinanetTrack
   gdouble iou_threshold;
   guint min_hits;
   gdouble confirm_threshold;
+  gboolean per_class;
   guint max_age;
   guint coast_misses;
 

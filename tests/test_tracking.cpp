@@ -384,3 +384,22 @@ TEST(Tracker, ConfirmsAConfidentLoneNewcomerAtOnce) {
   EXPECT_TRUE(waiting.update({obs(box_at(50, 50, 30, 30), 0.99f)}).empty());
   EXPECT_EQ(waiting.update({obs(box_at(52, 50, 30, 30), 0.99f)}).size(), 1u);
 }
+
+TEST(Tracker, PerClassKeepsEachTrackToItsClass) {
+  // A square, then a circle where the square was (the square gone): by default the circle continues the
+  // square's track; per_class, it is another object with an id of its own.
+  for (const bool per_class : {false, true}) {
+    SCOPED_TRACE(per_class ? "per class" : "any class");
+    rt::TrackerSettings settings;
+    settings.per_class = per_class;
+    rt::Tracker tracker(settings);
+    auto out = tracker.update({obs(box_at(50, 50, 30, 30), 0.9f, "square")});
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].id, 1u);
+    tracker.update({obs(box_at(52, 50, 30, 30), 0.9f, "circle")});
+    out = tracker.update({obs(box_at(54, 50, 30, 30), 0.9f, "circle")});
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].id, per_class ? 2u : 1u);
+    EXPECT_EQ(out[0].label, "circle");
+  }
+}

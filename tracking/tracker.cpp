@@ -79,6 +79,11 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     }
   }
 
+  // per_class: a track takes only detections of its class (label ids when both have one, else labels).
+  const auto same_class = [&](const Track& t, const Observation& o) {
+    if (!settings_.per_class) return true;
+    return t.label_id >= 0 && o.label_id >= 0 ? t.label_id == o.label_id : t.label == o.label;
+  };
   // One association stage: the still-free tracks that `track_ok` admits with the still-free observations that
   // `obs_ok` admits, cost `cost` (above `limit`: never paired).
   auto stage = [&](const std::function<bool(const Track&)>& track_ok, const std::function<bool(int)>& obs_ok,
@@ -91,8 +96,11 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     if (rows.empty() || cols.empty()) return;
     CostMatrix costs(static_cast<int>(rows.size()), static_cast<int>(cols.size()));
     for (size_t r = 0; r < rows.size(); ++r)
-      for (size_t c = 0; c < cols.size(); ++c)
-        costs.at(static_cast<int>(r), static_cast<int>(c)) = cost(tracks_[rows[r]], observations[cols[c]]);
+      for (size_t c = 0; c < cols.size(); ++c) {
+        const Track& t = tracks_[rows[r]];
+        const Observation& o = observations[cols[c]];
+        costs.at(static_cast<int>(r), static_cast<int>(c)) = same_class(t, o) ? cost(t, o) : limit + 1;
+      }
     for (const auto& [r, c] : match_with_limit(costs, limit).pairs) {
       track_taken[rows[r]] = 1;
       track_of[cols[c]] = rows[r];

@@ -31,8 +31,8 @@
 // overlaps no other track: until its min_hits-th detection it is dropped when it misses, not coasted); a
 // tentative track that misses a frame with detections is dropped. A
 // confirmed track that misses is lost and dropped after max_age frames without a detection. Ids count from 1 and
-// are never reused until reset(). The class plays no part in the association: a detection of another class
-// continues the track and gives it its label.
+// are never reused until reset(). Unless per_class is set the class plays no part in the association: a detection
+// of another class continues the track and gives it its label.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +60,10 @@ struct TrackerSettings {
   // confirmed at once (1: never): with a detector run every Nth frame, waiting for min_hits detections leaves
   // a newcomer without a box for N frames or more. Until its min_hits-th detection a miss drops it.
   float confirm_threshold = 0.7f;
+  // Associate detections only with tracks of their own class (by label id, or by label when either has no id):
+  // for a detector whose classes are never confused, so that two objects of different classes that meet do not
+  // swap ids. Off by default: a class change continues the track.
+  bool per_class = false;
   unsigned max_age = 30;                 // frames a confirmed track survives without a detection
   // Frames with detections a confirmed track may miss and still be shown, at its predicted box: bridges a
   // detector's flicker (an object missed on one inference) without the box lingering long (0: never). With a

@@ -332,6 +332,9 @@ TEST(Track, PropertiesHaveTheirDefaultsAndTakeEffect) {
   g_object_get(track, "confirm-threshold", &confirm, "coast-misses", &coast, nullptr);
   EXPECT_DOUBLE_EQ(confirm, 0.7);
   EXPECT_EQ(coast, 0u);
+  gboolean per_class = TRUE;
+  g_object_get(track, "per-class", &per_class, nullptr);
+  EXPECT_FALSE(per_class);
   gst_object_unref(track);
 
   // By default a newcomer detected at 0.9, alone, is shown with an id at once.
@@ -339,6 +342,17 @@ TEST(Track, PropertiesHaveTheirDefaultsAndTakeEffect) {
     TrackHarness quick;
     quick.push({});
     EXPECT_EQ(quick.push({detection(50, 50, 30)})[0].object_id, 1);
+  }
+  // per-class: a circle where a square was is another object.
+  {
+    TrackHarness classes("retinanettrack per-class=true");
+    EXPECT_EQ(classes.push({detection(50, 50, 30, "square")})[0].object_id, 1);
+    retinanet::Detection circle = detection(52, 50, 30, "circle");
+    circle.label = 1;  // the classes differ by label id, as retinanetdetect's do
+    classes.push({circle});
+    circle.x1 += 2;
+    circle.x2 += 2;
+    EXPECT_EQ(classes.push({circle})[0].object_id, 2);
   }
   // min-hits=3, confirm-threshold=1: a newcomer (after the first frame) is shown with an id on its third detection.
   TrackHarness h("retinanettrack min-hits=3 confirm-threshold=1");
@@ -384,6 +398,8 @@ TEST(Lifecycle, TrackPropertiesChangeWhileBuffersFlow) {
   stress<guint>(track.get(), "coast-misses", G_TYPE_UINT, {0u, 2u}, threads, set_uint);
   stress<double>(track.get(), "high-threshold", G_TYPE_DOUBLE, {0.4, 0.6}, threads, set_double);
   stress<double>(track.get(), "iou-threshold", G_TYPE_DOUBLE, {0.1, 0.3}, threads, set_double);
+  stress<double>(track.get(), "confirm-threshold", G_TYPE_DOUBLE, {0.6, 1.0}, threads, set_double);
+  stress<bool>(track.get(), "per-class", G_TYPE_BOOLEAN, {true, false}, threads, set_bool);
   stress<bool>(overlay, "show-ids", G_TYPE_BOOLEAN, {true, false}, threads, set_bool);
   stress<guint>(overlay, "trail-length", G_TYPE_UINT, {0u, 10u}, threads, set_uint);
   stress<const char*>(overlay, "class-colors", G_TYPE_STRING, {"square=ff0000", "square=00ff00,circle=0000ff"},
