@@ -13,7 +13,10 @@
 #include "common/model_error.h"
 #include "model/files/config.h"
 #include "model/inference/class_options.h"
+#include "model/inference/detector.h"
 #include "model/inference/postprocess.h"
+#include "model/network/arch.h"
+#include "tests/random_model.h"
 
 namespace retinanet {
 namespace {
@@ -239,6 +242,70 @@ TEST(AgnosticNms, OneObjectOneLabel) {
   EXPECT_EQ(agnostic.labels[1].item<int64_t>(), 3);
   EXPECT_FLOAT_EQ(agnostic.scores[1].item<float>(), 0.8f);
   expect_equal(agnostic, brute_force(v, o, 240, 240), "agnostic, constructed");
+}
+
+// The Detector end to end on a random model: the file's class_score_thresh is the default, Thresholds' class_score
+// replaces it, thresholds that name no class leave the plain result bit for bit, and a labels file renames.
+TEST(PerClassDetector, ModelFileThresholdsLabelsFileAndOverrides) {
+  // The small architecture: a load in well under a second.
+  ModelConfig config = default_config("retinanet_tiny_fpn");
+  config.num_classes = 5;
+  config.labels = {"bg", "a", "b", "c", "d"};
+  config.min_size = 96;
+  config.max_size = 160;
+  config.detections_per_img = 1000;
+  config.score_thresh = 0.05f;
+  const std::string plain_path = testing::write_random_model("plain", config, 5);
+  config.class_score_thresh = {-1, 0.5f, -1, 0.2f, -1};
+  const std::string per_class_path = testing::write_random_model("per_class", config, 5);
+  const std::string labels = ::testing::TempDir() + "names_" + std::to_string(getpid()) + ".txt";
+  std::ofstream(labels) << "zero\none\ntwo\nthree\nfour\n";
+
+  DetectorOptions o;
+  o.device = "cpu";
+  o.weights = plain_path;
+  Detector plain(o);
+  o.weights = per_class_path;
+  o.labels_file = labels;
+  Detector per_class(o);
+  std::remove(plain_path.c_str());
+  std::remove(per_class_path.c_str());
+  std::remove(labels.c_str());
+  EXPECT_EQ(per_class.config().labels, (std::vector<std::string>{"zero", "one", "two", "three", "four"}));
+
+  const testing::RandomFrame frame = testing::random_frame(120, 90, 1);
+  const Detections base = plain.detect(frame.view());
+  ASSERT_GT(base.size(), 50u);
+  const auto same = [](const Detections& a, const Detections& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (a[i].label != b[i].label || a[i].score != b[i].score || a[i].x1 != b[i].x1 || a[i].y2 != b[i].y2)
+        return false;
+    return true;
+  };
+  // No class named: the plain result, exactly.
+  Thresholds none;
+  none.class_score.assign(5, -1.0f);
+  EXPECT_TRUE(same(plain.detect_batch({frame.view()}, {none})[0], base));
+  // The file's thresholds, and the same given per frame to the plain model: equal, and each class above its own.
+  const Detections from_file = per_class.detect(frame.view());
+  Thresholds given;
+  given.class_score = config.class_score_thresh;
+  EXPECT_TRUE(same(plain.detect_batch({frame.view()}, {given})[0], from_file));
+  EXPECT_LT(from_file.size(), base.size());
+  for (const Detection& d : from_file) {
+    EXPECT_GT(d.score, d.label == 1 ? 0.5f : d.label == 3 ? 0.2f : 0.05f) << d.label;
+    EXPECT_EQ(d.name, std::vector<std::string>({"zero", "one", "two", "three", "four"})[d.label]);
+  }
+  // Per-frame thresholds replace the file's; a list of the wrong length is refused.
+  Thresholds other;
+  other.class_score = {-1, -1, 0.4f, -1, -1};
+  const Detections replaced = per_class.detect_batch({frame.view()}, {other})[0];
+  EXPECT_TRUE(same(replaced, plain.detect_batch({frame.view()}, {other})[0]));
+  EXPECT_TRUE(std::any_of(replaced.begin(), replaced.end(), [](const Detection& d) { return d.label == 1; }));
+  Thresholds wrong;
+  wrong.class_score = {0.3f};
+  EXPECT_THROW(plain.detect_batch({frame.view()}, {wrong}), ModelError);
 }
 
 }  // namespace

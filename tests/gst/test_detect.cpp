@@ -18,6 +18,21 @@ namespace {
 
 const std::pair<int, int> kSizes[] = {{320, 240}, {317, 239}};  // even, and odd (strides padded, odd chroma)
 
+// The text of the first warning or error (`type`) waiting on `bus`, "(none)" when there is none.
+std::string pop_message_text(GstBus* bus, GstMessageType type) {
+  GstMessage* msg = gst_bus_pop_filtered(bus, type);
+  if (!msg) return "(none)";
+  GError* error = nullptr;
+  if (type == GST_MESSAGE_ERROR)
+    gst_message_parse_error(msg, &error, nullptr);
+  else
+    gst_message_parse_warning(msg, &error, nullptr);
+  const std::string text = error->message;
+  g_error_free(error);
+  gst_message_unref(msg);
+  return text;
+}
+
 // The tool's answers on every image the detector sees in these tests, computed once.
 class DetectTest : public testing::Test {
  protected:
@@ -366,13 +381,8 @@ TEST_F(DetectTest, ClassesFilterByNameOrNumber) {
   GstElement* d = gst_bin_get_by_name(GST_BIN(h->element), "d");
   g_object_set(d, "classes", "no-such-class", NULL);
   EXPECT_TRUE(push_pull(h, f, GST_SECOND).empty());
-  GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
-  ASSERT_NE(warning, nullptr);
-  GError* error = nullptr;
-  gst_message_parse_warning(warning, &error, nullptr);
-  EXPECT_NE(std::string(error->message).find("no-such-class"), std::string::npos) << error->message;
-  g_error_free(error);
-  gst_message_unref(warning);
+  const std::string warning = pop_message_text(bus, GST_MESSAGE_WARNING);
+  EXPECT_NE(warning.find("no-such-class"), std::string::npos) << warning;
   gst_object_unref(d);
   gst_element_set_bus(h->element, nullptr);
   gst_object_unref(bus);
@@ -491,13 +501,8 @@ TEST_F(DetectTest, ClassThresholdsAndAgnosticNmsEqualTheTool) {
   gst_element_set_bus(h->element, bus);
   g_object_set(d, "class-thresholds", "hexagon=0.2", NULL);
   gst_test::expect_regions_match(push_pull(h, f, 4 * GST_SECOND / 30), per_class, f.width, f.height);
-  GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
-  ASSERT_NE(warning, nullptr);
-  GError* error = nullptr;
-  gst_message_parse_warning(warning, &error, nullptr);
-  EXPECT_NE(std::string(error->message).find("'hexagon' is not a label"), std::string::npos) << error->message;
-  g_error_free(error);
-  gst_message_unref(warning);
+  const std::string warning = pop_message_text(bus, GST_MESSAGE_WARNING);
+  EXPECT_NE(warning.find("'hexagon' is not a label"), std::string::npos) << warning;
   gst_element_set_bus(h->element, nullptr);
   gst_object_unref(bus);
   gst_object_unref(d);
@@ -558,14 +563,7 @@ std::string start_error(const std::vector<std::pair<const char*, std::string>>& 
   GstBus* bus = gst_bus_new();
   gst_element_set_bus(d, bus);
   EXPECT_EQ(gst_element_set_state(d, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-  std::string message = "(no error)";
-  if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
-    GError* error = nullptr;
-    gst_message_parse_error(msg, &error, nullptr);
-    message = error->message;
-    g_error_free(error);
-    gst_message_unref(msg);
-  }
+  const std::string message = pop_message_text(bus, GST_MESSAGE_ERROR);
   gst_element_set_state(d, GST_STATE_NULL);
   gst_element_set_bus(d, nullptr);
   gst_object_unref(bus);
