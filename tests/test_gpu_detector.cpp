@@ -198,6 +198,31 @@ TEST(GpuPathStream, ThresholdsChangeBetweenFrames) {
   }
 }
 
+// Per-class score thresholds and class-agnostic NMS (Thresholds per frame) reach the GPU path as the CPU path.
+TEST(GpuPathStream, PerClassThresholdsAndAgnosticNms) {
+  const std::string reason = no_gpu_reason();
+  if (!reason.empty()) GTEST_SKIP() << reason << ": the GPU path is not run here";
+  DetectorOptions o;
+  o.device = "cuda";
+  Detector gpu(o);
+  o.device = "cpu";
+  Detector cpu(o);
+  const Frame frame = make_frame(SceneGenerator().generate(32).bgr, PixelFormat::kRGB);
+  Thresholds t;
+  t.score = 0.02f;
+  t.class_score.assign(static_cast<size_t>(cpu.config().num_classes), -1.0f);
+  t.class_score[1] = 0.6f;
+  for (bool agnostic : {false, true}) {
+    t.agnostic_nms = agnostic;
+    const auto expected = cpu.detect_batch({frame.view}, {t})[0];
+    const auto actual = gpu.detect_batch({frame.view}, {t})[0];
+    ASSERT_FALSE(expected.empty());
+    for (const Detection& d : actual) EXPECT_GT(d.score, d.label == 1 ? 0.6f : 0.02f) << d.label;
+    EXPECT_EQ(unmatched(expected, actual, 0.02f + 1e-3f, 1e-3f, 0.99f), "") << "agnostic " << agnostic;
+    EXPECT_EQ(unmatched(actual, expected, 0.02f + 1e-3f, 1e-3f, 0.99f), "") << "agnostic " << agnostic;
+  }
+}
+
 }  // namespace
 }  // namespace retinanet
 
