@@ -128,7 +128,9 @@ def main():
             failures.append("the resumed run did not continue to iteration 5")
         for flags, why in ((["--coco", os.path.join(data, "annotations.json")], "other classes"),
                            (["--train-bn"], "--train-bn on a frozen run"),
-                           (["--trainable-backbone-layers", "5"], "other trainable layers")):
+                           (["--trainable-backbone-layers", "5"], "other trainable layers"),
+                           (["--val-coco", os.path.join(data, "annotations.json"), "--val-image-dir", data],
+                            "a validation set of other classes")):
             args = [train, "--resume", tuned, "--iterations", "6", "--output", os.path.join(tmp, "x.safetensors")]
             args += common + flags  # a later --coco overrides the first
             p = run(args, expect_ok=False)

@@ -147,10 +147,13 @@ std::string duration_text(double seconds) {
 // runs; the best by AP kept as OUTPUT.best.safetensors (its AP in the metadata, so that a resumed run keeps it).
 class Validator {
  public:
-  explicit Validator(const Args& a)
+  Validator(const Args& a, const ModelConfig& config)
       : truth_(read_coco(a.val_coco)), image_dir_(a.val_image_dir), output_(a.output),
         score_threshold_(a.val_score_threshold) {
     if (truth_.images.empty()) throw ModelError(a.val_coco + ": no images");
+    if (!same_class_set(config, truth_.labels))
+      throw ModelError("--val-coco " + a.val_coco + ": its categories (" + label_list_text(truth_.labels) +
+                       ") are not the model's (" + label_list_text(config.labels) + ")");
     if (std::filesystem::exists(best_path())) {
       const auto metadata = read_safetensors(best_path()).metadata;
       if (auto it = metadata.find("val_AP"); it != metadata.end()) best_ap_ = std::stod(it->second);
@@ -261,7 +264,7 @@ int train(const Args& a) {
   SampleSource source = a.coco.empty() ? synthetic_source(SceneGenerator(), net->config(), a.seed)
                                        : coco_source(coco, a.image_dir, net->config(), a.seed, augment);
   Prefetcher data(source, static_cast<uint64_t>(start) * a.batch, a.workers, 4 * a.batch);
-  std::unique_ptr<Validator> validator = a.val_coco.empty() ? nullptr : std::make_unique<Validator>(a);
+  std::unique_ptr<Validator> validator = a.val_coco.empty() ? nullptr : std::make_unique<Validator>(a, net->config());
 
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
