@@ -115,7 +115,9 @@ struct Candidate {
 // The definition in postprocess.h, step by step with plain loops: per level every sigmoid score above the
 // lowest threshold, the best topk of them, those above their class's threshold; then greedy NMS over all levels
 // by decreasing score (within a label, or across labels when agnostic), cut to detections_per_img.
-std::vector<Candidate> brute_force(const Levels& v, const PostprocessOptions& o, float image_w, float image_h) {
+// `filter_first`: the other order (class thresholds before the top-k), which the test data must tell apart.
+std::vector<Candidate> brute_force(const Levels& v, const PostprocessOptions& o, float image_w, float image_h,
+                                   bool filter_first = false) {
   const float lowest = lowest_score_thresh(o);
   std::vector<Candidate> all;
   for (size_t l = 0; l < v.logits.size(); ++l) {
@@ -123,14 +125,16 @@ std::vector<Candidate> brute_force(const Levels& v, const PostprocessOptions& o,
     const torch::Tensor scores = torch::sigmoid(v.logits[l]).flatten().contiguous();
     const float* s = scores.data_ptr<float>();
     std::vector<int64_t> idx;
+    const auto thresh_of = [&](int64_t i) {
+      return o.class_score_thresh.empty() ? o.score_thresh : o.class_score_thresh[i % k];
+    };
     for (int64_t i = 0; i < scores.numel(); ++i)
-      if (s[i] > lowest) idx.push_back(i);
+      if (s[i] > (filter_first ? thresh_of(i) : lowest)) idx.push_back(i);
     std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
     idx.resize(std::min<size_t>(idx.size(), static_cast<size_t>(o.topk_candidates)));
     for (int64_t i : idx) {
       const int64_t label = i % k, anchor = i / k;
-      const float thresh = o.class_score_thresh.empty() ? o.score_thresh : o.class_score_thresh[label];
-      if (!(s[i] > thresh)) continue;
+      if (!(s[i] > thresh_of(i))) continue;
       const auto* a = v.anchors[l].data_ptr<float>() + 4 * anchor;
       const Box box = clip_box(decode_box(v.deltas[l].data_ptr<float>() + 4 * anchor, Box{a[0], a[1], a[2], a[3]}),
                                image_w, image_h);
@@ -171,12 +175,17 @@ TEST(PerClassPostprocess, EqualsTheDefinitionWithTopkBinding) {
   o.score_thresh = 0.3f;
   o.nms_thresh = 0.5f;
   o.topk_candidates = 80;  // binds on the 300-anchor level: the selection happens at the lowest threshold
-  o.detections_per_img = 40;
-  o.class_score_thresh = {0.3f, 0.6f, 0.15f, 0.45f};
+  o.detections_per_img = 200;
+  // High thresholds for classes 1 and 3: some of the top-k at the lowest threshold fail theirs.
+  o.class_score_thresh = {0.3f, 0.95f, 0.15f, 0.9f};
   for (bool agnostic : {false, true}) {
     o.agnostic_nms = agnostic;
     const std::vector<Candidate> want = brute_force(v, o, 240, 240);
     ASSERT_GT(want.size(), 20u);
+    const std::vector<Candidate> other = brute_force(v, o, 240, 240, /*filter_first=*/true);
+    ASSERT_FALSE(std::equal(want.begin(), want.end(), other.begin(), other.end(),
+                            [](const Candidate& a, const Candidate& b) { return a.score == b.score; }))
+        << "the data must tell the top-k-then-filter order from the other";
     expect_equal(run(v, o), want, agnostic ? "agnostic" : "per-class NMS");
   }
 }
