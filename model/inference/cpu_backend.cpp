@@ -28,7 +28,7 @@ class CpuBackend : public Backend {
     // The frames share one size, hence one resized size: [N, 3, H_pad, W_pad] padded as a batch of one would be.
     std::vector<torch::Tensor> resized;
     for (const ImageView& frame : frames)
-      resized.push_back(normalize_and_resize(image_to_tensor(frame), c.image_mean, c.image_std, c.min_size, c.max_size));
+      resized.push_back(preprocess_frame(frame, c.image_mean, c.image_std, c.min_size, c.max_size));
     const int64_t resized_h = resized[0].size(1), resized_w = resized[0].size(2);
     const torch::Tensor batch = pad_batch(resized);
     resized.clear();

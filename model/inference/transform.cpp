@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/model_error.h"
+#include "common/preprocess_math.h"
 
 namespace retinanet {
 
@@ -101,9 +102,9 @@ InputGeometry input_geometry(int64_t height, int64_t width, int min_size, int ma
   InputGeometry geometry;
   geometry.frame = {height, width};
   geometry.resized = resized_size(height, width, min_size, max_size);
-  if (geometry.resized.first < 1 || geometry.resized.second < 1)
-    throw ModelError("image of " + std::to_string(width) + "x" + std::to_string(height) +
-                     " pixels is too thin to resize");
+  // torchvision's interpolate refuses a 0-pixel side; the smallest input the network takes is 1 pixel.
+  geometry.resized.first = std::max<int64_t>(geometry.resized.first, 1);
+  geometry.resized.second = std::max<int64_t>(geometry.resized.second, 1);
   geometry.padded = {padded_size(geometry.resized.first), padded_size(geometry.resized.second)};
   return geometry;
 }
@@ -122,6 +123,24 @@ torch::Tensor normalize_and_resize(const torch::Tensor& image, const std::vector
                                                                             .mode(torch::kBilinear)
                                                                             .align_corners(false));
   return resized[0];
+}
+
+torch::Tensor preprocess_frame(const ImageView& image, const std::vector<float>& mean, const std::vector<float>& std,
+                               int min_size, int max_size, int64_t direct_above_pixels) {
+  check_frame(image);
+  if (static_cast<int64_t>(image.width) * image.height <= direct_above_pixels)
+    return normalize_and_resize(image_to_tensor(image), mean, std, min_size, max_size);
+  // Bilinear sampling reads 2x2 source pixels per output pixel: only the output is ever held in float.
+  const auto [h, w] = input_geometry(image.height, image.width, min_size, max_size).resized;
+  PreprocessParams p;
+  p.resized_h = p.padded_h = static_cast<int>(h);
+  p.resized_w = p.padded_w = static_cast<int>(w);
+  for (int c = 0; c < 3; ++c) {
+    p.mean[c] = mean.at(static_cast<size_t>(c));
+    p.std[c] = std.at(static_cast<size_t>(c));
+  }
+  std::vector<float> pixels = preprocess_host(image, p);  // [3, h, w]
+  return torch::from_blob(pixels.data(), {3, h, w}, torch::kFloat32).clone();
 }
 
 torch::Tensor pad_batch(const std::vector<torch::Tensor>& images) {

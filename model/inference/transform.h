@@ -40,12 +40,24 @@ struct InputGeometry {
   std::pair<int64_t, int64_t> resized;  // after the resize (boxes are clipped to it)
   std::pair<int64_t, int64_t> padded;   // the network input, multiples of 32
 };
-// Throws ModelError for a frame too thin to resize (a side that would become 0 pixels).
+// A frame so thin that a side would resize to 0 pixels (2000x1 at torchvision's 800/1333; 2000x2 at 128/213),
+// which torchvision refuses, gets that side resized to 1 pixel instead: the frame is still analysed, stretched
+// across its thin side. Every other size is torchvision's.
 InputGeometry input_geometry(int64_t height, int64_t width, int min_size, int max_size);
 
 // Normalise then resize as GeneralizedRCNNTransform does: image [3, H, W] in [0, 1] -> [3, h, w].
 torch::Tensor normalize_and_resize(const torch::Tensor& image, const std::vector<float>& mean,
                                    const std::vector<float>& std, int min_size, int max_size);
+
+// Frames of more pixels than this are resized straight from their 8-bit pixels (the host twin of the CUDA
+// preprocessing, common/preprocess_math.h: within 1e-5 of torchvision's normalise-then-resize, which needs a
+// float copy of the whole frame: 3 GB for 16384x16384); smaller ones take torchvision's exact path.
+constexpr int64_t kDirectResizePixels = 4096 * 4096;
+
+// The frame as the network's unpadded input [3, h, w]: image_to_tensor + normalize_and_resize, or the direct
+// resize above `direct_above_pixels` (a parameter for tests).
+torch::Tensor preprocess_frame(const ImageView& image, const std::vector<float>& mean, const std::vector<float>& std,
+                               int min_size, int max_size, int64_t direct_above_pixels = kDirectResizePixels);
 
 // batch_images: [3, h_i, w_i] images zero-padded into one [N, 3, H, W] batch, H and W multiples of 32.
 torch::Tensor pad_batch(const std::vector<torch::Tensor>& images);
