@@ -21,6 +21,7 @@ RetinaNet with_class_set(const RetinaNet& net, const std::vector<std::string>& l
   ModelConfig config = net->config();
   config.labels = labels;
   config.num_classes = static_cast<int>(labels.size());
+  config.class_score_thresh.clear();  // chosen for the old classes: an index may now name another class
   RetinaNet out(config);  // its head's constructor initialises cls_logits as torchvision does
   std::map<std::string, torch::Tensor> old;
   for (auto& p : net->named_parameters()) old[p.key()] = p.value();
