@@ -12,8 +12,8 @@ retinanettrack extends), as plain dicts in the project's JSON schema (DESIGN.md,
     detector.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, on_buffer)
 
 A detection is {"label": 3, "name": "square", "score": 0.97, "box": [x1, y1, x2, y2]} (frame pixels), plus
-"object_id" when a tracker gave it one; frame_record() gives the whole per-frame object that retinanetjson writes,
-number for number. A meta of another producer, without retinanetdetect's `detection` structure (or one that
+"object_id" when a tracker gave it one (and "predicted": true on the tracker's predicted boxes); frame_record()
+gives the whole per-frame object that retinanetjson writes, number for number. A meta of another producer, without retinanetdetect's `detection` structure (or one that
 videoscale's meta transform stripped), has a null label and score and its integer box.
 
 Needs python3-gi and python3-gst-1.0 (Debian). PyGObject cannot iterate a buffer's metas, so this reads them by
@@ -74,6 +74,8 @@ def _detection(roi, width, height):
     tracked = roi.get_param("object_id")
     if tracked is not None and tracked.has_field("id"):
         item["object_id"] = tracked.get_value("id")
+        if tracked.has_field("predicted") and tracked.get_value("predicted"):
+            item["predicted"] = True
     return item, stale
 
 

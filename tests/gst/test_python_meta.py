@@ -48,6 +48,7 @@ def main():
         if tracked is not None:
             t = Gst.Structure.new_empty("object_id")
             t.set_value("id", tracked)
+            t.set_value("predicted", True)
             roi.add_param(t)
     foreign = GstVideo.buffer_add_video_region_of_interest_meta(buffer, "face", 5, 6, 7, 8)
     foreign.id = 2
@@ -58,7 +59,8 @@ def main():
         check(found[0] == {"label": 2, "name": "square", "score": 0.91, "box": [10.5, 20.25, 110.5, 120.75]},
               f"retinanetdetect's detection as the JSON object: {found[0]}")
         check(found[1].get("object_id") == 17 and found[1]["name"] == "circle", f"tracked: {found[1]}")
-        check("object_id" not in found[0], "no id where no tracker gave one")
+        check(found[1].get("predicted") is True, f"the tracker's prediction says so: {found[1]}")
+        check("object_id" not in found[0] and "predicted" not in found[0], "no id where no tracker gave one")
         check(found[2] == {"label": None, "name": "face", "score": None, "box": [5.0, 6.0, 12.0, 14.0]},
               f"a foreign meta: {found[2]}")
     check(retinanet_meta.frame_provenance(buffer) == (True, 3, Gst.SECOND), "stale, 3 frames back, from 1 s")
