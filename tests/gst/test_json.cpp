@@ -75,6 +75,33 @@ TEST(Json, ForeignMetasHaveNoLabelOrScoreAndBuffersPassUntouched) {
   EXPECT_TRUE(lines[1].at("detections").empty());
 }
 
+// Frames of 2000x2 and 2x2000 (a side the test model's 128/213 would resize to 0 pixels) are analysed: the
+// stream goes on and each line says so (no "analysed": false).
+TEST(Json, ThinFramesAreAnalysed) {
+  const std::string path = gst_test::scratch_dir("json") + "/thin.jsonl";
+  GstHarness* h = gst_harness_new_parse(("retinanetdetect mode=sync model=\"" + gst_test::model_path() +
+                                         "\" ! retinanetjson location=\"" + path + "\"").c_str());
+  for (const auto& [w, hgt] : std::vector<std::pair<int, int>>{{2000, 2}, {2, 2000}}) {
+    const std::string caps = "video/x-raw,format=RGB,width=" + std::to_string(w) + ",height=" + std::to_string(hgt) +
+                             ",framerate=30/1";
+    gst_harness_set_src_caps_str(h, caps.c_str());
+    GstCaps* parsed = gst_caps_from_string(caps.c_str());
+    GstVideoInfo info;
+    ASSERT_TRUE(gst_video_info_from_caps(&info, parsed));
+    gst_caps_unref(parsed);
+    GstBuffer* in = gst_harness_create_buffer(h, GST_VIDEO_INFO_SIZE(&info));
+    gst_buffer_memset(in, 0, 90, GST_VIDEO_INFO_SIZE(&info));
+    ASSERT_EQ(gst_harness_push(h, in), GST_FLOW_OK) << w << "x" << hgt;
+    gst_buffer_unref(gst_harness_pull(h));
+  }
+  gst_harness_teardown(h);
+  const std::vector<nlohmann::json> lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].at("width"), 2000);
+  EXPECT_EQ(lines[1].at("height"), 2000);
+  for (const nlohmann::json& line : lines) EXPECT_FALSE(line.contains("analysed")) << line.dump();
+}
+
 // A full disk, simulated by a file size limit (the write fails with EFBIG once the file reaches it, after writing
 // what fits): the file must end with a whole line, every line valid, and the error must say what failed.
 TEST(Json, AFullDiskLeavesOnlyWholeLines) {
