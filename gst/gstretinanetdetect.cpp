@@ -1012,9 +1012,9 @@ gst_retinanet_detect_process (GstRetinanetDetect * self, GstVideoFrame * frame)
       }
     } else {
       /* The newest finished answer of this stream, unless it belongs to caps or a place left since. */
-      std::optional<retinanet::FrameResult> newest = s.stream->newest ();
-      if (newest && newest->generation == s.generation &&
-          (!s.policy.has_answer () || newest->frame != s.policy.answer_frame ())) {
+      std::optional<retinanet::FrameResult> newest = s.stream->newest_unless (
+          s.policy.has_answer () ? std::optional<uint64_t> (s.policy.answer_frame ()) : std::nullopt);
+      if (newest && newest->generation == s.generation) {
         if (!newest->error.empty ())
           throw retinanet::ModelError (newest->error);
         s.policy.arrived (std::move (newest->detections), newest->frame, newest->pts);

@@ -100,6 +100,12 @@ TEST_F(Instance, SubmitLatestNeverWaitsAndKeepsTheNewest) {
   EXPECT_EQ(newest->frame, frames.size() - 1);
   EXPECT_EQ(newest->pts, static_cast<int64_t>(frames.size() - 1) * 10);
   expect_same(reference_->detect(frames.back().view()), newest->detections, "newest");
+  // A caller that already holds that answer gets nothing; one that holds an older one gets it.
+  EXPECT_FALSE(stream->newest_unless(newest->frame));
+  const auto after_older = stream->newest_unless(newest->frame - 1);
+  ASSERT_TRUE(after_older);
+  EXPECT_EQ(after_older->frame, newest->frame);
+  EXPECT_TRUE(stream->newest_unless(std::nullopt));
   const auto stats = instance->stats();
   EXPECT_LT(stats.frames, frames.size());
   EXPECT_EQ(stats.frames + stats.replaced, frames.size());

@@ -94,6 +94,12 @@ std::optional<FrameResult> InstanceStream::newest() const {
   return state_->latest;
 }
 
+std::optional<FrameResult> InstanceStream::newest_unless(std::optional<uint64_t> known) const {
+  std::lock_guard<std::mutex> lock(instance_->mutex_);
+  if (!state_->latest || (known && state_->latest->frame == *known)) return std::nullopt;
+  return state_->latest;
+}
+
 void InstanceStream::clear() {
   std::optional<State::Pending> dropped;
   std::lock_guard<std::mutex> lock(instance_->mutex_);

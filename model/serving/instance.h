@@ -68,6 +68,9 @@ class InstanceStream {
   FrameResult run(FrameRequest request);
   // The newest finished result of the frames handed over by submit_latest(), if any.
   std::optional<FrameResult> newest() const;
+  // The same, unless it is the result of frame `known` (the one the caller already holds): a stream polls this on
+  // every frame, and copying the same detections each time is wasted work under the instance's lock.
+  std::optional<FrameResult> newest_unless(std::optional<uint64_t> known) const;
   // Drops the waiting frame and the finished result (a flush, new caps); a frame in flight is not delivered.
   void clear();
   // Wakes a run() that waits (it throws StreamCancelled) and makes later run() calls throw too, until clear().
