@@ -17,6 +17,8 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -100,9 +102,33 @@ gboolean on_message(GstBus* bus, GstMessage* msg, gpointer data) {
   return TRUE;
 }
 
+// As pipelines/env.sh does for the scripts: the plugin of this checkout's build tree ($RETINANET_BUILD, or the
+// build tree this program was built in) joins GST_PLUGIN_PATH, so the app runs before `meson install`.
+void use_build_tree_plugin() {
+  std::vector<std::string> roots;
+  if (const char* build = std::getenv("RETINANET_BUILD"); build && *build) roots.push_back(build);
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    gchar* dir = g_path_get_dirname(exe);  // <build>/pipelines
+    roots.push_back(std::string(dir) + "/..");
+    g_free(dir);
+  }
+  for (const std::string& root : roots) {
+    const std::string gst_dir = root + "/gst";
+    if (!g_file_test((gst_dir + "/libgstretinanet.so").c_str(), G_FILE_TEST_EXISTS)) continue;
+    const char* old = std::getenv("GST_PLUGIN_PATH");
+    const std::string path = old && *old ? gst_dir + ":" + old : gst_dir;
+    setenv("GST_PLUGIN_PATH", path.c_str(), 1);
+    return;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_build_tree_plugin();
   gst_init(&argc, &argv);
   App app;
   std::string model, options;

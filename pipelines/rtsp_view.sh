@@ -4,8 +4,8 @@
 #
 #   pipelines/rtsp_view.sh rtsp://user:pass@camera/stream [OUTPUT.mp4]
 #
-# Environment: MODEL, DETECT_OPTIONS (see file_to_mp4.sh), LATENCY (rtspsrc jitter buffer, ms; default 200),
-# JSON (a file for the detections). Stop with Ctrl-C (the file is finished properly).
+# Environment: MODEL, DETECT_OPTIONS (see file_to_mp4.sh), JSON (a file for the detections).
+# Stop with Ctrl-C (the file is finished properly).
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n '2,6p' "$0" >&2; exit 2; }
 source "$(dirname "$0")/env.sh"
@@ -14,8 +14,10 @@ output=${2:-}
 json_element=()
 [ -n "${JSON:-}" ] && json_element=(retinanetjson location="$JSON" !)
 
-# protocols=tcp: interleaved RTP survives NAT and firewalls; drop-on-latency keeps a slow detector live.
-source=(rtspsrc location="$url" latency="${LATENCY:-200}" protocols=tcp drop-on-latency=true ! decodebin ! videoconvert !
+# retinanetcamerasrc: decoded frames that survive the camera going away (it reconnects). Dropping RTP packets
+# before the decoder (rtspsrc drop-on-latency) smears H.264; a slow detector is kept live by the leaky queue, which
+# drops whole decoded frames instead.
+source=(retinanetcamerasrc location="$url" ! videoconvert ! queue leaky=downstream max-size-buffers=1 !
         retinanetdetect "${detect_properties[@]}" ! retinanetoverlay ! "${json_element[@]}" videoconvert)
 if [ -z "$output" ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
   exec gst-launch-1.0 "${source[@]}" ! autovideosink sync=false

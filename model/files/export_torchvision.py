@@ -12,9 +12,12 @@ The tensor names are torchvision's state_dict() names; BatchNorm's num_batches_t
 The module also serves the tests, which export randomly initialised models through `export_model`.
 """
 import argparse
+import http.client
 import json
+import os
 import struct
 import sys
+import urllib.error
 
 import numpy as np
 import torch
@@ -91,7 +94,12 @@ def main():
     else:
         weights = {"retinanet_resnet50_fpn": det.RetinaNet_ResNet50_FPN_Weights,
                    "retinanet_resnet50_fpn_v2": det.RetinaNet_ResNet50_FPN_V2_Weights}[args.arch].DEFAULT
-        model = build(weights=weights)
+        try:
+            model = build(weights=weights)
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as e:  # URLError is an OSError
+            checkpoints = os.path.join(torch.hub.get_dir(), "checkpoints")
+            sys.exit(f"export_torchvision: the {args.arch} COCO weights need the internet ({e}); offline, download "
+                     f"{weights.url} elsewhere and put it in {checkpoints}/")
         labels = ["" if c in ("__background__", "N/A") else c for c in weights.meta["categories"]]
     model.eval()
     export_model(model, args.arch, labels, args.output)

@@ -4,6 +4,7 @@ sample video through pipelines/file_to_mp4.sh) from the build tree. The detectio
 retinanet-detect's on the same image, and the apps' lines are retinanetjson's, key for key and value for value."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,48 @@ class AppsTest(unittest.TestCase):
             with self.subTest(app=name):
                 self.assertEqual(self.app_lines(command + ["--detect-options", options, "--source-id", "cam7"],
                                                 source), element)
+
+    def test_cpp_app_finds_the_build_trees_plugin_or_says_it_is_missing(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {k: v for k, v in os.environ.items()
+                   if k not in ("GST_PLUGIN_PATH", "GST_PLUGIN_PATH_1_0", "RETINANET_BUILD")}
+            env["GST_REGISTRY"] = os.path.join(tmp, "registry.bin")  # not the shared one: it loses our plugin here
+            found = run(CPP_APP + ["--model", MODEL, "--source", still_source(1)], env=env)
+            self.assertEqual(found.returncode, 0, found.stderr)
+            self.assertEqual(len(found.stdout.splitlines()), 1)
+            # A copy outside the build tree finds no plugin: one line saying which element is missing.
+            copy = os.path.join(tmp, "detect-app")
+            shutil.copy(CPP_APP[0], copy)
+            missing = run([copy, "--source", still_source(1)], env=env)
+            self.assertNotEqual(missing.returncode, 0)
+            self.assertEqual(missing.stderr.strip(), 'detect-app: no element "retinanetdetect"')
+
+    def test_webcam_script_without_a_display_or_camera_says_so(self):
+        script = os.path.join(PIPELINES, "webcam.sh")
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        no_display = run(["bash", script], env=env)
+        self.assertEqual(no_display.returncode, 1)
+        self.assertEqual(len(no_display.stderr.splitlines()), 1, no_display.stderr)
+        self.assertIn("no display", no_display.stderr)
+        env["DISPLAY"] = ":99"
+        no_camera = run(["bash", script, "/dev/no-such-video"], env=env)
+        self.assertEqual(no_camera.returncode, 1)
+        self.assertEqual(len(no_camera.stderr.splitlines()), 1, no_camera.stderr)
+        self.assertIn("no camera at /dev/no-such-video", no_camera.stderr)
+
+    def test_export_script_offline_says_where_to_put_the_weights(self):
+        """Network refused (a proxy on a closed port) and an empty hub cache: one line, no traceback."""
+        with tempfile.TemporaryDirectory() as tmp:
+            proxy = "http://127.0.0.1:9"
+            env = dict(os.environ, TORCH_HOME=tmp, https_proxy=proxy, HTTPS_PROXY=proxy, http_proxy=proxy,
+                       HTTP_PROXY=proxy)
+            out = run([sys.executable, os.path.join(HERE, "..", "..", "model", "files", "export_torchvision.py"),
+                       "--output", os.path.join(tmp, "coco.safetensors")], env=env)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertNotIn("Traceback", out.stderr)
+            last = out.stderr.strip().splitlines()[-1]
+            self.assertIn("need the internet", last)
+            self.assertIn(os.path.join(tmp, "hub", "checkpoints"), last)
 
     def test_json_lines_on_stdout(self):
         out = run(["gst-launch-1.0", "-q"] + f"{still_source(2)} ! videoconvert ! retinanetdetect model={MODEL} ! "
