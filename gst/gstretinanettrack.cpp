@@ -20,6 +20,14 @@
  * frame (an object leaving) is not shown. Detections that overlap a more confident one at IoU 0.5 or more,
  * whatever their classes (one object reported as two classes by a detector with per-class NMS), take no track.
  *
+ * With #GstRetinanetTrack:appearance (the default) each detection's box also gets a colour descriptor, a joint
+ * RGB histogram of at most 16x16 pixels in the middle of the box, read from the frame (any of the detector's
+ * eight formats in system memory; other frames are tracked without it). A track keeps a moving average of the
+ * descriptors of its detections that overlap no other detection, and a detection further from it than
+ * #GstRetinanetTrack:appearance-threshold (halfway from there to 1 for a detection that overlaps another) is
+ * not matched to it: where one object hides another, the track of the hidden one does not move on to the one in
+ * front, and two tracks do not swap their objects as these separate.
+ *
  * On frames without fresh detections (retinanetdetect's `interval` or `mode=async` frames, whose carried metas
  * are marked stale, or frames without metas from a producer that infers every Nth frame) the carried metas are
  * replaced by the tracks' predicted boxes, which move with the objects, marked `predicted` (and `stale` in their
@@ -35,6 +43,7 @@
 
 #include "gst/gstretinanettrack.h"
 
+#include "gst/frame_view.h"
 #include "gst/region_tracker.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_retinanet_track_debug);
@@ -52,6 +61,8 @@ enum
   PROP_PER_CLASS,
   PROP_MAX_AGE,
   PROP_COAST_MISSES,
+  PROP_APPEARANCE,
+  PROP_APPEARANCE_THRESHOLD,
 };
 
 /* ByteTrack's defaults (track_thresh 0.5, det_thresh 0.6, match_thresh 0.8 as a distance, i.e. IoU 0.2). */
@@ -64,6 +75,8 @@ enum
 #define DEFAULT_PROP_PER_CLASS FALSE
 #define DEFAULT_PROP_MAX_AGE 30
 #define DEFAULT_PROP_COAST_MISSES 0
+#define DEFAULT_PROP_APPEARANCE TRUE
+#define DEFAULT_PROP_APPEARANCE_THRESHOLD 0.5
 
 /* Any raw video, in any memory: only metadata and the caps' size are used. */
 #define TRACK_CAPS "video/x-raw(ANY)"
@@ -156,6 +169,17 @@ gst_retinanet_track_class_init (GstRetinanetTrackClass * klass)
           "Inferred frames in a row a confirmed track may miss and still be shown at its predicted box (marked "
           "predicted): bridges a detector's flicker without boxes lingering (0: only detected objects are "
           "shown). Changeable while playing", 0, G_MAXINT, DEFAULT_PROP_COAST_MISSES, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_APPEARANCE,
+      g_param_spec_boolean ("appearance", "Appearance",
+          "Use the colours of each detection's box as a cue (a histogram of the middle of the box, read from "
+          "frames of the detector's formats in system memory): a detection that does not look like a track is "
+          "not matched to it, so that where one object covers another their ids stay apart. Off: IoU and motion "
+          "only. Changeable while playing", DEFAULT_PROP_APPEARANCE, LIVE_PARAM_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_APPEARANCE_THRESHOLD,
+      g_param_spec_double ("appearance-threshold", "Appearance threshold",
+          "Largest colour distance (Hellinger distance of the histograms, 0: the same colours, 1: none in "
+          "common) at which a detection may still continue a track (1: no gate). Changeable while playing",
+          0.0, 1.0, DEFAULT_PROP_APPEARANCE_THRESHOLD, LIVE_PARAM_FLAGS));
 
   gst_element_class_set_static_metadata (element_class,
       "RetinaNet object tracker", "Filter/Analyzer/Video",
@@ -186,6 +210,8 @@ gst_retinanet_track_init (GstRetinanetTrack * self)
   self->per_class = DEFAULT_PROP_PER_CLASS;
   self->max_age = DEFAULT_PROP_MAX_AGE;
   self->coast_misses = DEFAULT_PROP_COAST_MISSES;
+  self->appearance = DEFAULT_PROP_APPEARANCE;
+  self->appearance_threshold = DEFAULT_PROP_APPEARANCE_THRESHOLD;
   gst_video_info_init (&self->info);
   self->caps = NULL;
   self->impl = NULL;
@@ -240,6 +266,12 @@ gst_retinanet_track_set_property (GObject * object, guint prop_id, const GValue 
     case PROP_COAST_MISSES:
       self->coast_misses = g_value_get_uint (value);
       break;
+    case PROP_APPEARANCE:
+      self->appearance = g_value_get_boolean (value);
+      break;
+    case PROP_APPEARANCE_THRESHOLD:
+      self->appearance_threshold = g_value_get_double (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -280,6 +312,12 @@ gst_retinanet_track_get_property (GObject * object, guint prop_id, GValue * valu
       break;
     case PROP_COAST_MISSES:
       g_value_set_uint (value, self->coast_misses);
+      break;
+    case PROP_APPEARANCE:
+      g_value_set_boolean (value, self->appearance);
+      break;
+    case PROP_APPEARANCE_THRESHOLD:
+      g_value_set_double (value, self->appearance_threshold);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -347,6 +385,10 @@ gst_retinanet_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 {
   GstRetinanetTrack *self = GST_RETINANET_TRACK (trans);
   retinanet::tracking::TrackerSettings settings;
+  gboolean appearance, mapped = FALSE;
+  GstVideoFrame frame;
+  retinanet::PixelFormat format;
+  retinanet::ImageView pixels;
 
   if (G_UNLIKELY (!self->impl || GST_VIDEO_INFO_WIDTH (&self->info) == 0))
     goto not_negotiated;
@@ -364,16 +406,31 @@ gst_retinanet_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   settings.per_class = self->per_class;
   settings.max_age = self->max_age;
   settings.coast_misses = self->coast_misses;
+  settings.appearance_threshold = static_cast<float> (self->appearance_threshold);
+  appearance = self->appearance;
   GST_OBJECT_UNLOCK (self);
 
+  /* The appearance cue reads the pixels of the detector's formats (mapped without a ref: the metas change
+   * while it is mapped, which needs the buffer writable); other formats, or memory that cannot be
+   * mapped, are tracked without it. */
+  if (appearance && retinanet::gst::pixel_format_for (GST_VIDEO_INFO_FORMAT (&self->info), format) &&
+      gst_video_frame_map (&frame, &self->info, buffer,
+          (GstMapFlags) (GST_MAP_READ | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))) {
+    mapped = TRUE;
+    pixels = retinanet::gst::image_view (frame, format);
+  }
   try {
     self->impl->tracker.process (buffer, GST_VIDEO_INFO_WIDTH (&self->info), GST_VIDEO_INFO_HEIGHT (&self->info),
-        settings);
+        settings, mapped ? &pixels : NULL);
   } catch (const std::exception & e) {
+    if (mapped)
+      gst_video_frame_unmap (&frame);
     /* Only OpenCV can throw here (out of memory): the stream cannot go on sensibly. */
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not track the objects of a frame."), ("%s", e.what ()));
     return GST_FLOW_ERROR;
   }
+  if (mapped)
+    gst_video_frame_unmap (&frame);
   return GST_FLOW_OK;
 
 not_negotiated:

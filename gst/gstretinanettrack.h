@@ -26,6 +26,8 @@ struct _GstRetinanetTrack
   gboolean per_class;
   guint max_age;
   guint coast_misses;
+  gboolean appearance;
+  gdouble appearance_threshold;
 
   /* streaming state */
   GstVideoInfo info;            /* the negotiated frame size */

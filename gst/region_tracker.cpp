@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "gst/appearance.h"
 #include "gst/detection_meta.h"
 
 namespace retinanet::gst {
@@ -56,7 +57,8 @@ void RegionTracker::reset() {
   cadence_.reset();
 }
 
-void RegionTracker::process(GstBuffer* buffer, int width, int height, const tracking::TrackerSettings& settings) {
+void RegionTracker::process(GstBuffer* buffer, int width, int height, const tracking::TrackerSettings& settings,
+                            const ImageView* pixels) {
   tracker_.set_settings(settings);
   const std::vector<Region> regions = read_regions(buffer);
   const std::vector<GstVideoRegionOfInterestMeta*> metas = region_metas(buffer);
@@ -73,6 +75,7 @@ void RegionTracker::process(GstBuffer* buffer, int width, int height, const trac
     o.score = r.has_detection ? static_cast<float>(r.confidence) : -1.f;  // -1: no score, counts as confident
     o.label_id = r.label_id;
     o.label = r.label;
+    if (pixels) o.appearance = appearance_descriptor(*pixels, o.box);
     observations.push_back(std::move(o));
     observed.push_back(metas[i]);
   }

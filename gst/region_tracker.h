@@ -8,10 +8,13 @@
 //     matched on the last inferred frame gets a meta with its predicted box (clipped to the frame), its label, the
 //     score of its last detection, `stale` TRUE and an `object_id` param with `predicted` TRUE;
 //   - a frame without metas that was inferred: the tracks missed it, nothing is attached.
+// Given the frame's pixels, each fresh detection carries a colour descriptor of its box to the tracker
+// (gst/appearance.h), its appearance cue; without them the tracker associates by IoU and motion alone.
 #pragma once
 
 #include <gst/gst.h>
 
+#include "common/image.h"
 #include "tracking/cadence.h"
 #include "tracking/tracker.h"
 
@@ -19,8 +22,10 @@ namespace retinanet::gst {
 
 class RegionTracker {
  public:
-  // One frame of width x height pixels; `buffer` must be writable. Settings apply from this frame on.
-  void process(GstBuffer* buffer, int width, int height, const tracking::TrackerSettings& settings);
+  // One frame of width x height pixels; `buffer` must be writable. Settings apply from this frame on. `pixels`:
+  // the frame mapped (for the appearance cue), or null.
+  void process(GstBuffer* buffer, int width, int height, const tracking::TrackerSettings& settings,
+               const ImageView* pixels = nullptr);
   // Forgets every track and the producer's rhythm (a flush, new caps); ids start again from 1.
   void reset();
 

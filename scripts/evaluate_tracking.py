@@ -6,6 +6,7 @@ shapes with true ids, at several detector intervals, against a plain greedy IoU 
                                                  [--intervals 1,2,4] [--seconds 10] [--build build]
                                                  [--work DIR] [--keep] [--per-seed]
     /usr/bin/python3 scripts/evaluate_tracking.py --work DIR --replay --track-properties "min-hits=3" ...
+                                                 [--blank-frames]
 
 Each seed makes one sequence (640x480, 15 frames/s, H.264): shapes of the default model's classes (circles,
 squares, triangles, 15 to 160 px, turning) over backgrounds that change every 2 s. Scene `entering` (the
@@ -26,7 +27,9 @@ with the embedded default model and every element's defaults. The tracker's hypo
 (the detections with an "object_id", the predicted boxes on the frames between inferences); the baseline's are
 the raw detections, given ids by matching each inferred frame's detections greedily (highest IoU first, IoU at
 least 0.3) to the previous inferred frame's, and carried unchanged, with their ids, on the frames between (what a
-viewer sees without a tracker). Matching hypotheses to truth: IoU at least 0.5 (motmetrics' iou_matrix,
+viewer sees without a tracker). --replay runs the tracker alone on an earlier run's detections, on the
+sequence's decoded frames (remade from the seed when the run kept no video), so that its appearance cue sees the
+pixels of the full run. Matching hypotheses to truth: IoU at least 0.5 (motmetrics' iou_matrix,
 max_iou=0.5). Printed: MOTA, IDF1, id switches, precision, recall, false positives and misses, over all seeds
 (motmetrics' OVERALL) and per seed with --per-seed.
 
@@ -224,21 +227,44 @@ def run_pipeline(build, video, interval, raw_path, tracked_path, track_propertie
         sys.exit(f"evaluate_tracking: the pipeline failed: {done.stderr.strip() or done.stdout.strip()}")
 
 
-def replay_tracker(raw_path, tracked_path, properties, width=640, height=480):
+def replay_tracker(raw_path, tracked_path, properties, video=None, width=640, height=480):
     """Runs retinanettrack alone on the detections of an earlier run (its raw JSON lines as metas again, stale
-    flags included), to try the tracker's properties without running the detector again."""
+    flags included), to try the tracker's properties without running the detector again. With `video`, the
+    metas ride on the sequence's decoded frames (I420, as in the full run), so that the tracker sees the pixels
+    (its appearance cue); without, on blank GRAY8 frames."""
     import gi
     gi.require_version("Gst", "1.0")
     gi.require_version("GstVideo", "1.0")
     from gi.repository import Gst, GstVideo
     Gst.init(None)
+    frames = None
+    if video:
+        decoder = Gst.parse_launch(f"filesrc location={video} ! decodebin ! videoconvert ! "
+                                   "video/x-raw,format=I420 ! appsink name=sink sync=false")
+        sink = decoder.get_by_name("sink")
+        decoder.set_state(Gst.State.PLAYING)
+        frames, caps = [], None
+        while True:
+            sample = sink.emit("pull-sample")
+            if sample is None:
+                break
+            caps = caps or sample.get_caps().to_string()
+            frames.append(sample.get_buffer().extract_dup(0, sample.get_buffer().get_size()))
+        decoder.set_state(Gst.State.NULL)
+        src_caps = caps
+    else:
+        src_caps = f"video/x-raw,format=GRAY8,width={width},height={height},framerate=15/1"
     pipeline = Gst.parse_launch(
-        f"appsrc name=src format=time caps=video/x-raw,format=GRAY8,width={width},height={height},framerate=15/1 ! "
+        f"appsrc name=src format=time caps=\"{src_caps}\" ! "
         f"retinanettrack {properties} ! retinanetjson location={tracked_path} ! fakesink")
     src = pipeline.get_by_name("src")
     pipeline.set_state(Gst.State.PLAYING)
-    for i, line in enumerate(read_lines(raw_path)):
-        buf = Gst.Buffer.new_allocate(None, width * height, None)
+    lines = read_lines(raw_path)
+    if frames is not None and len(frames) != len(lines):
+        sys.exit(f"evaluate_tracking: {video}: {len(frames)} frames, {len(lines)} lines of detections")
+    for i, line in enumerate(lines):
+        buf = Gst.Buffer.new_wrapped(frames[i]) if frames is not None else \
+            Gst.Buffer.new_allocate(None, width * height, None)
         buf.pts, buf.duration = i * Gst.SECOND // 15, Gst.SECOND // 15
         for k, d in enumerate(line["detections"]):
             x1, y1, x2, y2 = d["box"]
@@ -383,6 +409,9 @@ def main():
     parser.add_argument("--replay", action="store_true",
                         help="with --work of an earlier run: reuse its sequences and detections, run only the "
                              "tracker again (to try --track-properties)")
+    parser.add_argument("--blank-frames", action="store_true",
+                        help="with --replay: the metas on blank frames instead of the sequence's video (no "
+                             "pixels for the tracker's appearance cue; no video needed)")
     parser.add_argument("--track-properties", default="", help='retinanettrack properties, e.g. "min-hits=3"')
     parser.add_argument("--score", help=argparse.SUPPRESS)  # internal: score a runs file (in the virtualenv)
     args = parser.parse_args()
@@ -403,6 +432,12 @@ def main():
         if args.replay:
             with open(truth_path) as f:
                 truth = json.load(f)
+            if not args.blank_frames and not os.path.exists(video):
+                # An earlier run that kept no videos: the seed makes the same sequence again (the truth says so).
+                remade = make_sequence(seed, video, args.seconds, args.scene)
+                if json.loads(json.dumps(remade)) != truth:
+                    sys.exit(f"evaluate_tracking: seed {seed}: the remade sequence is not the recorded one "
+                             "(another --scene or --seconds?)")
         else:
             truth = make_sequence(seed, video, args.seconds, args.scene)
             with open(truth_path, "w") as f:
@@ -412,7 +447,7 @@ def main():
             tracked = os.path.join(work, f"seq{seed}.i{interval}.tracked.jsonl")
             if args.replay:
                 tracked = os.path.join(work, f"seq{seed}.i{interval}.replayed.jsonl")
-                replay_tracker(raw, tracked, args.track_properties)
+                replay_tracker(raw, tracked, args.track_properties, None if args.blank_frames else video)
             else:
                 run_pipeline(args.build, video, interval, raw, tracked, args.track_properties)
             raw_lines, tracked_lines = read_lines(raw), read_lines(tracked)

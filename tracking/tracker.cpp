@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "tracking/appearance.h"
 #include "tracking/assignment.h"
 
 namespace retinanet::tracking {
@@ -11,6 +12,17 @@ namespace retinanet::tracking {
 namespace {
 
 float effective_score(const Observation& o) { return o.score < 0 ? 1.f : o.score; }
+
+// A detection whose box has more than this share of its area inside another detection's box is not clean: its
+// descriptor holds some of the other object's colours, and does not update its track's appearance.
+constexpr float kCleanOverlap = 0.1f;
+
+float covered_share(const Box& a, const Box& b) {
+  const float w = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
+  const float h = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  if (w <= 0 || h <= 0 || a.area() <= 0) return 0;
+  return w * h / a.area();
+}
 
 }  // namespace
 
@@ -29,7 +41,24 @@ void Tracker::step_all() {
   }
 }
 
-void Tracker::absorb(Track& track, const Observation& o) {
+void Tracker::learn_appearance(Track& track, const Observation& o) const {
+  if (o.appearance.empty()) return;
+  if (track.appearance.size() != o.appearance.size()) {
+    track.appearance = o.appearance;
+    return;
+  }
+  const float m = std::clamp(settings_.appearance_momentum, 0.f, 1.f);
+  double sum = 0;
+  for (size_t i = 0; i < o.appearance.size(); ++i) {
+    track.appearance[i] = m * track.appearance[i] + (1 - m) * o.appearance[i];
+    sum += track.appearance[i];
+  }
+  if (sum > 0)
+    for (float& v : track.appearance) v = static_cast<float>(v / sum);
+}
+
+void Tracker::absorb(Track& track, const Observation& o, bool clean) {
+  if (clean) learn_appearance(track, o);
   track.filter.update(o.box);
   track.last_box = o.box;
   track.label_id = o.label_id;
@@ -79,6 +108,14 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     }
   }
 
+  // Clean: a detection that no other (taking part) detection overlaps by more than kCleanOverlap of its box.
+  std::vector<char> clean(n_obs, 1);
+  for (int o = 0; o < n_obs; ++o)
+    for (int m = 0; m < n_obs && clean[o]; ++m)
+      if (m != o && !duplicate[m] && effective_score(observations[m]) >= settings_.low_threshold &&
+          covered_share(observations[o].box, observations[m].box) > kCleanOverlap)
+        clean[o] = 0;
+
   // per_class: a track takes only detections of its class (label ids when both have one, else labels).
   const auto same_class = [&](const Track& t, const Observation& o) {
     if (!settings_.per_class) return true;
@@ -99,7 +136,14 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
       for (size_t c = 0; c < cols.size(); ++c) {
         const Track& t = tracks_[rows[r]];
         const Observation& o = observations[cols[c]];
-        costs.at(static_cast<int>(r), static_cast<int>(c)) = same_class(t, o) ? cost(t, o) : limit + 1;
+        // Appearance gate: a detection that does not look like the track is never its continuation. One that
+        // shares its box with another detection holds some of that one's colours too: a looser gate, halfway
+        // to 1.
+        const float gate = clean[cols[c]] ? settings_.appearance_threshold
+                                          : 0.5f * (1 + settings_.appearance_threshold);
+        const bool looks_alike = appearance_distance(t.appearance, o.appearance) <= gate;
+        costs.at(static_cast<int>(r), static_cast<int>(c)) =
+            same_class(t, o) && looks_alike ? cost(t, o) : limit + 1;
       }
     for (const auto& [r, c] : match_with_limit(costs, limit).pairs) {
       track_taken[rows[r]] = 1;
@@ -141,7 +185,7 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
   }
 
   for (int o = 0; o < n_obs; ++o)
-    if (track_of[o] >= 0) absorb(tracks_[track_of[o]], observations[o]);
+    if (track_of[o] >= 0) absorb(tracks_[track_of[o]], observations[o], clean[o]);
 
   // Unmatched: a tentative track is dropped, a tracked one is lost; lost ones expire after max_age frames.
   std::vector<Track> kept;
@@ -187,6 +231,7 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
     track.label = obs.label;
     track.score = effective_score(obs);
     track.hits = 1;
+    if (clean[o]) learn_appearance(track, obs);
     // Confirmed at once when it is sure (a score of its own, high enough) and alone: next to another track it
     // may be a second report of that object, or one of two objects the association could mix up.
     const auto alone = [&]() {

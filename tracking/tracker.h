@@ -33,6 +33,14 @@
 // confirmed track that misses is lost and dropped after max_age frames without a detection. Ids count from 1 and
 // are never reused until reset(). Unless per_class is set the class plays no part in the association: a detection
 // of another class continues the track and gives it its label.
+//
+// Appearance (optional): observations may carry a colour descriptor (tracking/appearance.h). A track keeps an
+// exponential moving average of the descriptors of its clean detections (ones that overlap no other detection:
+// a box shared with another object holds some of that one's colours too); in every stage a detection whose
+// descriptor is further than appearance_threshold from the track's (one that is not clean: halfway from there
+// to 1) is not matched to it, so that where one object hides another the track of the hidden one does not move
+// on to the one in front, and two tracks do not swap their objects as these separate. Without descriptors
+// (empty, on either side) the association is IoU and motion alone, as before.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +78,12 @@ struct TrackerSettings {
   // detector run every Nth frame one missed inference means N frames on a guess: 0 scored better at every
   // interval (README, Tracking).
   unsigned coast_misses = 0;
+  // Appearance gate: a clean detection and a track whose descriptors are further apart than this (Hellinger
+  // distance, 0 to 1) are never matched; one that is not clean, further than halfway from this to 1 (1: no
+  // gate). Only where both have a descriptor. 0.5 and 0.6 scored alike (README, Tracking).
+  float appearance_threshold = 0.5f;
+  // The weight of a track's old descriptor when a clean detection updates it (BoT-SORT's 0.9).
+  float appearance_momentum = 0.9f;
   KalmanSettings kalman;
 };
 
@@ -79,6 +93,7 @@ struct Observation {
   float score = 1;
   int label_id = -1;
   std::string label;
+  std::vector<float> appearance;  // a colour descriptor of the box (tracking/appearance.h); empty: none
 };
 
 // A confirmed track as shown on a frame.
@@ -131,10 +146,12 @@ class Tracker {
     bool provisional = false;  // confirmed on one confident detection, not yet on min_hits: a miss drops it
     unsigned misses = 0;  // frames with detections missed in a row
     uint64_t frames_since_detection = 0;
+    std::vector<float> appearance;  // moving average of its clean detections' descriptors; empty: none yet
   };
 
   void step_all();
-  void absorb(Track& track, const Observation& observation);
+  void absorb(Track& track, const Observation& observation, bool clean);
+  void learn_appearance(Track& track, const Observation& observation) const;
   TrackedObject view(const Track& track, bool predicted, int observation) const;
 
   TrackerSettings settings_;

@@ -9,8 +9,13 @@
 #include <map>
 #include <set>
 
+#include <opencv2/imgproc.hpp>
+
+#include "gst/appearance.h"
 #include "gst/detection_meta.h"
+#include "gst/frame_view.h"
 #include "gst_test_util.h"
+#include "tracking/appearance.h"
 
 namespace {
 
@@ -273,6 +278,100 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, TrackFormatTest, testing::ValuesIn(gst_test
                            return std::string(gst_video_format_to_string(info.param));
                          });
 
+// The appearance descriptor of a box in the frame `rgb` converted to `format` (the element's own mapping).
+std::vector<float> descriptor_in(const cv::Mat& rgb, GstVideoFormat format, const retinanet::tracking::Box& box) {
+  const gst_test::Frame frame = gst_test::make_frame(rgb, format);
+  GstBuffer* buffer = gst_test::make_buffer(frame);
+  GstCaps* caps = gst_caps_from_string(gst_test::caps_string(frame).c_str());
+  GstVideoInfo info;
+  EXPECT_TRUE(gst_video_info_from_caps(&info, caps));
+  gst_caps_unref(caps);
+  GstVideoFrame mapped;
+  EXPECT_TRUE(gst_video_frame_map(&mapped, &info, buffer, GST_MAP_READ));
+  retinanet::PixelFormat pixel_format;
+  EXPECT_TRUE(retinanet::gst::pixel_format_for(format, pixel_format));
+  std::vector<float> d = retinanet::gst::appearance_descriptor(retinanet::gst::image_view(mapped, pixel_format), box);
+  gst_video_frame_unmap(&mapped);
+  gst_buffer_unref(buffer);
+  return d;
+}
+
+TEST(Track, AppearanceDescriptorsAgreeInEveryFormat) {
+  // An odd-sized frame: a red square, a green-blue triangle's box and a striped patch over a gradient; boxes at
+  // odd coordinates, one running out of the frame. Each format's descriptor is the RGB frame's (the YUV ones
+  // within their conversion's loss), and the different patches are far apart.
+  cv::Mat rgb(121, 161, CV_8UC3);
+  for (int y = 0; y < rgb.rows; ++y)
+    for (int x = 0; x < rgb.cols; ++x) rgb.at<cv::Vec3b>(y, x) = cv::Vec3b(x, 255 - y, (x + y) % 256);
+  cv::rectangle(rgb, cv::Rect(11, 13, 41, 37), cv::Scalar(210, 40, 30), cv::FILLED);
+  const std::vector<cv::Point> triangle = {{80, 20}, {120, 90}, {60, 80}};
+  cv::fillConvexPoly(rgb, triangle, cv::Scalar(20, 170, 200));
+  for (int y = 90; y < 121; ++y)
+    for (int x = 110; x < 161; ++x)
+      rgb.at<cv::Vec3b>(y, x) = (x / 4) % 2 ? cv::Vec3b(250, 250, 40) : cv::Vec3b(30, 30, 90);  // 4:2:0-aligned
+  const std::vector<retinanet::tracking::Box> boxes = {
+      {11.f, 13.f, 52.f, 50.f}, {59.5f, 19.3f, 121.2f, 91.f}, {109.f, 89.f, 175.f, 130.f}};
+  std::vector<std::vector<float>> reference;
+  for (const auto& b : boxes) {
+    reference.push_back(descriptor_in(rgb, GST_VIDEO_FORMAT_RGB, b));
+    ASSERT_EQ(reference.back().size(), retinanet::tracking::kAppearanceSize);
+  }
+  for (size_t i = 0; i < boxes.size(); ++i)
+    for (size_t j = i + 1; j < boxes.size(); ++j)
+      EXPECT_GT(retinanet::tracking::appearance_distance(reference[i], reference[j]), 0.6f) << i << " " << j;
+  for (GstVideoFormat format : gst_test::all_formats()) {
+    SCOPED_TRACE(gst_video_format_to_string(format));
+    const bool yuv = format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_NV12;
+    for (size_t i = 0; i < boxes.size(); ++i) {
+      const std::vector<float> d = descriptor_in(rgb, format, boxes[i]);
+      if (yuv)
+        EXPECT_LE(retinanet::tracking::appearance_distance(d, reference[i]), 0.1f) << "box " << i;
+      else
+        EXPECT_EQ(d, reference[i]) << "box " << i;
+    }
+  }
+  // A box with no pixel in the frame has none.
+  EXPECT_TRUE(descriptor_in(rgb, GST_VIDEO_FORMAT_I420, {170.f, 10.f, 200.f, 40.f}).empty());
+}
+
+// A red and a blue square meet and turn straight back, the red one drawn in front, on real frames. By IoU and
+// motion alone the tracks follow their predictions onto the other square (the ids swap); with the appearance
+// cue (the default) each keeps its square. In I420, so that the cue reads YUV pixels.
+TEST(Track, AppearanceKeepsTheIdsOfSquaresThatMeetAndTurnBack) {
+  for (const bool appearance : {true, false}) {
+    SCOPED_TRACE(appearance ? "appearance" : "IoU and motion only");
+    GstHarness* h = gst_harness_new("retinanettrack");
+    g_object_set(h->element, "appearance", appearance, NULL);
+    std::vector<std::pair<int, int>> ids;
+    for (int f = 0; f < 31; ++f) {
+      const float step = 10.f * static_cast<float>(f <= 15 ? f : 30 - f);
+      const retinanet::Detection red = detection(50 + step, 100, 30), blue = detection(364 - step, 104, 30);
+      cv::Mat rgb(kHeight * 2, kWidth * 2, CV_8UC3, cv::Scalar(120, 120, 120));
+      const auto paint = [&](const retinanet::Detection& d, const cv::Scalar& colour) {
+        cv::rectangle(rgb, cv::Rect(static_cast<int>(d.x1), static_cast<int>(d.y1), 30, 30), colour, cv::FILLED);
+      };
+      paint(blue, cv::Scalar(30, 40, 220));
+      paint(red, cv::Scalar(220, 30, 30));
+      const gst_test::Frame frame = gst_test::make_frame(rgb, GST_VIDEO_FORMAT_I420);
+      if (f == 0) gst_harness_set_src_caps_str(h, gst_test::caps_string(frame).c_str());
+      GstBuffer* in = gst_test::make_buffer(frame, f * GST_SECOND / 15);
+      retinanet::gst::attach_detections(in, {red, blue}, frame.width, frame.height, false);
+      GstBuffer* out = gst_harness_push_and_pull(h, in);
+      ASSERT_NE(out, nullptr);
+      const auto regions = retinanet::gst::read_regions(out);
+      gst_buffer_unref(out);
+      ids.emplace_back(id_of(regions, red), id_of(regions, blue));
+    }
+    gst_harness_teardown(h);
+    ASSERT_NE(ids[0].first, ids[0].second);
+    if (appearance) {
+      for (size_t f = 0; f < ids.size(); ++f) EXPECT_EQ(ids[f], ids[0]) << "frame " << f;
+    } else {
+      EXPECT_EQ(ids.back(), std::make_pair(ids[0].second, ids[0].first));  // swapped: what the cue prevents
+    }
+  }
+}
+
 TEST(Track, JsonLinesCarryTheIds) {
   const std::string path = gst_test::scratch_dir("track_json") + "/tracked.jsonl";
   {
@@ -335,6 +434,11 @@ TEST(Track, PropertiesHaveTheirDefaultsAndTakeEffect) {
   gboolean per_class = TRUE;
   g_object_get(track, "per-class", &per_class, nullptr);
   EXPECT_FALSE(per_class);
+  gboolean appearance = FALSE;
+  gdouble appearance_threshold = 0;
+  g_object_get(track, "appearance", &appearance, "appearance-threshold", &appearance_threshold, nullptr);
+  EXPECT_TRUE(appearance);
+  EXPECT_DOUBLE_EQ(appearance_threshold, 0.5);
   gst_object_unref(track);
 
   // By default a newcomer detected at 0.9, alone, is shown with an id at once.
