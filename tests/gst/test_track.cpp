@@ -504,6 +504,8 @@ TEST(Lifecycle, TrackPropertiesChangeWhileBuffersFlow) {
   stress<double>(track.get(), "iou-threshold", G_TYPE_DOUBLE, {0.1, 0.3}, threads, set_double);
   stress<double>(track.get(), "confirm-threshold", G_TYPE_DOUBLE, {0.6, 1.0}, threads, set_double);
   stress<bool>(track.get(), "per-class", G_TYPE_BOOLEAN, {true, false}, threads, set_bool);
+  stress<bool>(track.get(), "appearance", G_TYPE_BOOLEAN, {false, true}, threads, set_bool);
+  stress<double>(track.get(), "appearance-threshold", G_TYPE_DOUBLE, {0.3, 0.6}, threads, set_double);
   stress<bool>(overlay, "show-ids", G_TYPE_BOOLEAN, {true, false}, threads, set_bool);
   stress<guint>(overlay, "trail-length", G_TYPE_UINT, {0u, 10u}, threads, set_uint);
   stress<const char*>(overlay, "class-colors", G_TYPE_STRING, {"square=ff0000", "square=00ff00,circle=0000ff"},
