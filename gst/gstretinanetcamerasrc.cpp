@@ -278,11 +278,17 @@ replace_source (GstRetinanetCameraSrc * self)
     self->watch->connecting = true;
     self->watch->last_frame = Clock::now ();
   }
+  GstState target;
   GST_OBJECT_LOCK (self);
   self->source = GST_ELEMENT (gst_object_ref (source));
+  target = GST_STATE_TARGET (self);
   GST_OBJECT_UNLOCK (self);
   gst_bin_add (GST_BIN (self), source);
-  gst_element_sync_state_with_parent (source);
+  /* The state the application asked for, not gst_element_sync_state_with_parent()'s current one: a source dropped
+   * in the middle of its asynchronous state change (a camera lost during setup) leaves this bin's current state
+   * behind, and an rtspsrc kept in PAUSED does its SETUP but never sends PLAY (seen in the kill-restart test under
+   * load: every later attempt connected and got no frame). */
+  gst_element_set_state (source, target);
 }
 
 static void

@@ -66,7 +66,10 @@ def main():
     server.set_service(str(args.port))
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
-    factory.set_shared(True)  # every client watches the one pipeline (one detector)
+    # With detection every client watches the one pipeline (one detector). A plain camera stand-in gives each client
+    # its own: a client that gives up mid-setup (a reconnecting retinanetcamerasrc on a loaded machine) can leave a
+    # shared media unable to play for everyone after it, which is gst-rtsp-server's state, not the camera's.
+    factory.set_shared(not args.plain)
     server.get_mount_points().add_factory(args.path, factory)
     if server.attach(None) == 0:
         sys.exit(f"rtsp_serve: cannot listen on {args.address}:{args.port}")
