@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Validation during training (retinanet-train --val-coco/--val-image-dir/--val-every): fine-tuning the default
-model for a few iterations prints one AP line per validation, keeps OUTPUT.best.safetensors from the iteration of
+model for a few iterations prints one AP line per validation, keeps NAME.best.safetensors from the iteration of
 the best AP printed, and that file scores the same AP in retinanet-eval; a resumed run keeps the earlier best unless
 it beats it.
 usage: test_train_validation.py RETINANET_TRAIN RETINANET_EVAL DEFAULT_MODEL"""
@@ -36,7 +36,7 @@ def main():
         ann = os.path.join(data, "annotations.json")
         run([train, "--write-coco", data, "--count", "6", "--width", "320", "--height", "240", "--seed", "3"])
         out = os.path.join(tmp, "tuned.safetensors")
-        best = out + ".best.safetensors"
+        best = os.path.join(tmp, "tuned.best.safetensors")
         common = ["--coco", ann, "--image-dir", data, "--val-coco", ann, "--val-image-dir", data, "--val-every", "2",
                   "--batch", "2", "--warmup", "0", "--lr", "3e-3", "--threads", "2", "--output", out]
         p = run([train, "--weights", default_model, "--iterations", "6"] + common)

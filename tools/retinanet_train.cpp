@@ -51,7 +51,8 @@ const char* kUsage =
     "  validation: --val-coco ANN.json --val-image-dir DIR --val-every N (500) [--val-score-threshold F]\n"
     "            every N iterations and at the end, the current weights scored as retinanet-eval scores them\n"
     "            (COCO bbox AP; score threshold: the model's unless given); one line with AP and AP50; the best\n"
-    "            by AP is kept as OUTPUT.best.safetensors (a model file; val_AP in its metadata)\n"
+    "            by AP is kept as NAME.best.safetensors for --output NAME.safetensors (a model file; val_AP in\n"
+    "            its metadata)\n"
     "  augmentation (COCO data; the synthetic scenes are new each time): horizontal flip (p 0.5); scale jitter:\n"
     "            the short side uniform in [F * min_size, min_size], the long side still capped at max_size\n"
     "            (--scale-jitter F, default 0.8; 1: none); torchvision's RandomPhotometricDistort: brightness\n"
@@ -144,7 +145,7 @@ std::string duration_text(double seconds) {
 }
 
 // Validation during training: the current weights written as a model file and scored by the code retinanet-eval
-// runs; the best by AP kept as OUTPUT.best.safetensors (its AP in the metadata, so that a resumed run keeps it).
+// runs; the best by AP kept as NAME.best.safetensors (its AP in the metadata, so that a resumed run keeps it).
 class Validator {
  public:
   Validator(const Args& a, const ModelConfig& config)
@@ -161,7 +162,13 @@ class Validator {
     }
   }
 
-  std::string best_path() const { return output_ + ".best.safetensors"; }
+  // tuned.safetensors -> tuned.best.safetensors (a name without the extension gets it).
+  std::string best_path() const {
+    const std::string ext = ".safetensors";
+    const bool has_ext =
+        output_.size() > ext.size() && output_.compare(output_.size() - ext.size(), ext.size(), ext) == 0;
+    return (has_ext ? output_.substr(0, output_.size() - ext.size()) : output_) + ".best" + ext;
+  }
 
   void run(const Trainer& trainer, int iteration) {
     if (iteration == last_) return;
