@@ -6,10 +6,12 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 
 #include "common/image.h"
 #include "model/files/safetensors.h"
+#include "model/inference/detector.h"
 #include "model/network/retinanet.h"
 
 namespace retinanet::testing {
@@ -51,5 +53,24 @@ inline RandomFrame random_frame(int w, int h, int seed) {
   torch::manual_seed(seed);
   return {torch::randint(0, 256, {h, w, 3}, torch::kUInt8)};
 }
+
+// A test suite's random model (small_test_config()) and a CPU detector on it; the file goes with it.
+class RandomModelDetector {
+ public:
+  RandomModelDetector(const std::string& name, uint64_t seed)
+      : path_(write_random_model(name, small_test_config(), seed)), detector_(options()) {}
+  ~RandomModelDetector() { std::remove(path_.c_str()); }
+  DetectorOptions options() const {
+    DetectorOptions o;
+    o.weights = path_;
+    o.device = "cpu";
+    return o;
+  }
+  Detector& detector() { return detector_; }
+
+ private:
+  std::string path_;
+  Detector detector_;
+};
 
 }  // namespace retinanet::testing

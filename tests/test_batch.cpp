@@ -21,17 +21,10 @@ using testing::unmatched;
 class Batch : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    path_ = new std::string(testing::write_random_model("batch", testing::small_test_config(), 5));
-    DetectorOptions o;
-    o.weights = *path_;
-    o.device = "cpu";
-    detector_ = new Detector(o);
+    model_ = new testing::RandomModelDetector("batch", 5);
+    detector_ = &model_->detector();
   }
-  static void TearDownTestSuite() {
-    delete detector_;
-    std::remove(path_->c_str());
-    delete path_;
-  }
+  static void TearDownTestSuite() { delete model_; }
 
   using Frame = testing::RandomFrame;
   static Frame frame(int w, int h, int seed) { return testing::random_frame(w, h, seed); }
@@ -44,10 +37,10 @@ class Batch : public ::testing::Test {
     EXPECT_EQ(unmatched(got, want, threshold + 1e-4f, 1e-4f, 0.999f), "") << what << ": only in the batch";
   }
 
-  static std::string* path_;
+  static testing::RandomModelDetector* model_;
   static Detector* detector_;
 };
-std::string* Batch::path_ = nullptr;
+testing::RandomModelDetector* Batch::model_ = nullptr;
 Detector* Batch::detector_ = nullptr;
 
 TEST_F(Batch, SameSizeFramesEqualTheirSingleDetections) {

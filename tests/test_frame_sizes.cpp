@@ -36,21 +36,14 @@ TEST(FrameSizes, ThinFramesTorchvisionRefusesAreStretchedTo1Pixel) {
 class FrameSizesDetector : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    path_ = new std::string(testing::write_random_model("frame_sizes", testing::small_test_config(), 7));
-    DetectorOptions o;
-    o.weights = *path_;
-    o.device = "cpu";
-    detector_ = new Detector(o);
+    model_ = new testing::RandomModelDetector("frame_sizes", 7);
+    detector_ = &model_->detector();
   }
-  static void TearDownTestSuite() {
-    delete detector_;
-    std::remove(path_->c_str());
-    delete path_;
-  }
-  static std::string* path_;
+  static void TearDownTestSuite() { delete model_; }
+  static testing::RandomModelDetector* model_;
   static Detector* detector_;
 };
-std::string* FrameSizesDetector::path_ = nullptr;
+testing::RandomModelDetector* FrameSizesDetector::model_ = nullptr;
 Detector* FrameSizesDetector::detector_ = nullptr;
 
 // Both orientations run through the network; boxes stay inside the frame.

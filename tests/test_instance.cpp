@@ -23,21 +23,11 @@ using testing::unmatched;
 class Instance : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    path_ = new std::string(testing::write_random_model("instance", testing::small_test_config(), 9));
-    DetectorOptions o = options();
-    reference_ = new Detector(o);
+    model_ = new testing::RandomModelDetector("instance", 9);
+    reference_ = &model_->detector();
   }
-  static void TearDownTestSuite() {
-    delete reference_;
-    std::remove(path_->c_str());
-    delete path_;
-  }
-  static DetectorOptions options() {
-    DetectorOptions o;
-    o.weights = *path_;
-    o.device = "cpu";
-    return o;
-  }
+  static void TearDownTestSuite() { delete model_; }
+  static DetectorOptions options() { return model_->options(); }
   static InstanceSettings settings(int batch_size = 1, int timeout_us = 0) {
     InstanceSettings s;
     s.detector = options();
@@ -58,10 +48,10 @@ class Instance : public ::testing::Test {
     EXPECT_EQ(unmatched(got, want, 0.05f + 1e-4f, 1e-4f, 0.999f), "") << what;
   }
 
-  static std::string* path_;
+  static testing::RandomModelDetector* model_;
   static Detector* reference_;
 };
-std::string* Instance::path_ = nullptr;
+testing::RandomModelDetector* Instance::model_ = nullptr;
 Detector* Instance::reference_ = nullptr;
 
 TEST_F(Instance, RunGivesTheDetectorsDetections) {
