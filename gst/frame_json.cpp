@@ -28,26 +28,22 @@ nlohmann::json frame_json(GstBuffer* buffer, uint64_t frame, int width, int heig
   }
   const GstClockTime pts = GST_BUFFER_PTS (buffer);
   const bool timed = GST_CLOCK_TIME_IS_VALID (pts);
+  nlohmann::json line = {{"frame", frame},
+                         {"pts", timed ? nlohmann::json(pts) : nlohmann::json(nullptr)},
+                         {"timestamp", timed ? nlohmann::json(pts / 1e9) : nlohmann::json(nullptr)},
+                         {"width", width},
+                         {"height", height},
+                         {"stale", stale},
+                         {"source", source},
+                         {"detections", list}};
   std::string reason;
-  if (!was_analysed(buffer, &reason))  // "not analysed" is not "nothing found": the line says which
-    return {{"frame", frame},
-            {"pts", timed ? nlohmann::json(pts) : nlohmann::json(nullptr)},
-            {"timestamp", timed ? nlohmann::json(pts / 1e9) : nlohmann::json(nullptr)},
-            {"width", width},
-            {"height", height},
-            {"stale", false},
-            {"source", source},
-            {"analysed", false},
-            {"reason", reason},
-            {"detections", nlohmann::json::array()}};
-  return {{"frame", frame},
-          {"pts", timed ? nlohmann::json(pts) : nlohmann::json(nullptr)},
-          {"timestamp", timed ? nlohmann::json(pts / 1e9) : nlohmann::json(nullptr)},
-          {"width", width},
-          {"height", height},
-          {"stale", stale},
-          {"source", source},
-          {"detections", list}};
+  if (!was_analysed(buffer, &reason)) {  // "not analysed" is not "nothing found": the line says which
+    line["stale"] = false;
+    line["analysed"] = false;
+    line["reason"] = reason;
+    line["detections"] = nlohmann::json::array();
+  }
+  return line;
 }
 
 }  // namespace retinanet::gst
