@@ -286,9 +286,41 @@ replace_source (GstRetinanetCameraSrc * self)
   gst_bin_add (GST_BIN (self), source);
   /* The state the application asked for, not gst_element_sync_state_with_parent()'s current one: a source dropped
    * in the middle of its asynchronous state change (a camera lost during setup) leaves this bin's current state
-   * behind, and an rtspsrc kept in PAUSED does its SETUP but never sends PLAY (seen in the kill-restart test under
-   * load: every later attempt connected and got no frame). */
+   * behind. Where the new source's own async change stops it short, continue_source_to_playing() takes it on. */
   gst_element_set_state (source, target);
+}
+
+/* A uridecodebin that finishes its asynchronous change to PAUSED inside this bin stops there and waits for this bin
+ * to continue it to PLAYING; a live bin (NO_PREROLL) ignores its children's async starts, so nothing ever does, and
+ * an rtspsrc left in PAUSED has done its SETUP but never sends PLAY (the kill-restart test under load: every later
+ * attempt connected and got no frame). From the reconnecting thread, while a new source waits for its first frame:
+ * a source at rest below this bin's PLAYING is taken there. The state lock is only tried: an application changing
+ * this bin's state (which stops this thread) goes first. */
+static void
+continue_source_to_playing (GstRetinanetCameraSrc * self)
+{
+  if (!GST_STATE_TRYLOCK (self))
+    return;
+  GstElement *source = NULL;
+  GST_OBJECT_LOCK (self);
+  const bool bin_playing = GST_STATE (self) == GST_STATE_PLAYING && GST_STATE_TARGET (self) == GST_STATE_PLAYING &&
+      GST_STATE_PENDING (self) == GST_STATE_VOID_PENDING;
+  if (bin_playing && self->source)
+    source = GST_ELEMENT (gst_object_ref (self->source));
+  GST_OBJECT_UNLOCK (self);
+  if (source) {
+    GST_OBJECT_LOCK (source);
+    const bool at_rest_below = GST_STATE (source) < GST_STATE_PLAYING &&
+        GST_STATE_PENDING (source) == GST_STATE_VOID_PENDING && GST_STATE_RETURN (source) != GST_STATE_CHANGE_FAILURE;
+    GST_OBJECT_UNLOCK (source);
+    if (at_rest_below) {
+      GST_INFO_OBJECT (self, "new source stopped at %s: taking it to PLAYING",
+          gst_element_state_get_name (GST_STATE (source)));
+      gst_element_set_state (source, GST_STATE_PLAYING);
+    }
+    gst_object_unref (source);
+  }
+  GST_STATE_UNLOCK (self);
 }
 
 static void
@@ -313,8 +345,14 @@ watch_loop (GstRetinanetCameraSrc * self)
       w->lost = true;
       w->why = "no frame for " + std::to_string (limit_ms) + " ms" + (w->connecting ? " since connecting" : "");
     }
-    if (!w->lost)
+    if (!w->lost) {
+      if (w->connecting && w->attempts > 0) {
+        lock.unlock ();
+        continue_source_to_playing (self);
+        lock.lock ();
+      }
       continue;
+    }
     const std::string why = w->why;
     const int attempt = ++w->attempts;
     w->lost = false;
@@ -443,8 +481,9 @@ gst_retinanet_camera_src_get_property (GObject * object, guint prop_id, GValue *
 }
 
 /* An error of the current source, once the reconnecting thread runs, is a lost camera: it becomes the thread's
- * WARNING and a reconnection instead of stopping the pipeline. Before that (a missing file or device at start) and
- * from anything else, messages go up unchanged. */
+ * WARNING and a reconnection instead of stopping the pipeline. An error of a source already dropped (an rtspsrc
+ * failing to send its TEARDOWN to a dead server while it is stopped) is old news and goes no further. Before the
+ * thread runs (a missing file or device at start) and from anything else, messages go up unchanged. */
 static void
 gst_retinanet_camera_src_handle_message (GstBin * bin, GstMessage * message)
 {
@@ -452,28 +491,34 @@ gst_retinanet_camera_src_handle_message (GstBin * bin, GstMessage * message)
   GstRetinanetCameraSrcWatch *w = self->watch;
 
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
+    GstObject *from = GST_MESSAGE_SRC (message);
     GstElement *source;
     GST_OBJECT_LOCK (self);
     source = self->source ? GST_ELEMENT (gst_object_ref (self->source)) : NULL;
     GST_OBJECT_UNLOCK (self);
-    const gboolean ours = source && (GST_MESSAGE_SRC (message) == GST_OBJECT (source) ||
-        gst_object_has_as_ancestor (GST_MESSAGE_SRC (message), GST_OBJECT (source)));
+    const gboolean current = source && (from == GST_OBJECT (source) || gst_object_has_as_ancestor (from,
+            GST_OBJECT (source)));
+    const gboolean from_a_source = from != GST_OBJECT (self) && from != GST_OBJECT (self->out) &&
+        !gst_object_has_as_ancestor (from, GST_OBJECT (self->out));
     if (source)
       gst_object_unref (source);
-    bool converted = false;
-    if (ours) {
+    bool taken = false;
+    if (from_a_source) {
       GError *err = NULL;
       gst_message_parse_error (message, &err, NULL);
       std::lock_guard<std::mutex> lock (w->mutex);
       if (w->thread.joinable () && !w->stop) {
-        w->lost = true;
-        w->why = err ? err->message : "error";
-        converted = true;
+        if (current) {
+          w->lost = true;
+          w->why = err ? err->message : "error";
+        }
+        taken = true;
       }
       g_clear_error (&err);
     }
-    if (converted) {
-      GST_INFO_OBJECT (self, "source error taken as a lost camera: %" GST_PTR_FORMAT, message);
+    if (taken) {
+      GST_INFO_OBJECT (self, "%s: %" GST_PTR_FORMAT, current ? "source error taken as a lost camera" :
+          "error of a dropped source ignored", message);
       w->wake.notify_all ();
       gst_message_unref (message);
       return;
