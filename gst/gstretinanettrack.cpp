@@ -31,7 +31,9 @@
  * On frames without fresh detections (retinanetdetect's `interval` or `mode=async` frames, whose carried metas
  * are marked stale, or frames without metas from a producer that infers every Nth frame) the carried metas are
  * replaced by the tracks' predicted boxes, which move with the objects, marked `predicted` (and `stale` in their
- * `detection` param). Tracks are counted in frames. New caps and flushes reset the tracks; the pixels are never
+ * `detection` param). Tracks are counted in frames, the dropped ones included: a gap in the timestamps (a leaky
+ * queue before a slow detector, a camera that skips frames), measured against the median gap of the last frames,
+ * moves the tracks on by the time that passed. New caps and flushes reset the tracks; the pixels are never
  * touched.
  *
  * ## Example launch line

@@ -55,11 +55,15 @@ void attach_predictions(GstBuffer* buffer, const std::vector<tracking::TrackedOb
 void RegionTracker::reset() {
   tracker_.reset();
   cadence_.reset();
+  clock_.reset();
 }
 
 void RegionTracker::process(GstBuffer* buffer, int width, int height, const tracking::TrackerSettings& settings,
                             const ImageView* pixels) {
   tracker_.set_settings(settings);
+  const GstClockTime pts = GST_BUFFER_PTS (buffer);
+  const unsigned frames = clock_.advance(GST_CLOCK_TIME_IS_VALID (pts) ? std::optional<uint64_t>(pts) : std::nullopt,
+                                         settings.max_age + 1);
   const std::vector<Region> regions = read_regions(buffer);
   const std::vector<GstVideoRegionOfInterestMeta*> metas = region_metas(buffer);
 
@@ -83,7 +87,7 @@ void RegionTracker::process(GstBuffer* buffer, int width, int height, const trac
   if (!observations.empty()) {
     cadence_.fresh();
     std::vector<tracking::TrackedObject> coasting;
-    for (tracking::TrackedObject& t : tracker_.update(observations)) {
+    for (tracking::TrackedObject& t : tracker_.update(observations, frames)) {
       if (t.observation >= 0)
         set_object_id (observed[t.observation], static_cast<int>(t.id), false);
       else
@@ -99,12 +103,12 @@ void RegionTracker::process(GstBuffer* buffer, int width, int height, const trac
   else
     skipped = cadence_.empty() == tracking::Cadence::Frame::kSkipped;
   if (!skipped) {
-    attach_predictions(buffer, tracker_.update({}), width, height, 0);
+    attach_predictions(buffer, tracker_.update({}, frames), width, height, 0);
     return;
   }
   // Carried or predicted metas of an earlier frame are replaced by the tracks' predictions for this one.
   for (GstVideoRegionOfInterestMeta* meta : metas) gst_buffer_remove_meta (buffer, &meta->meta);
-  attach_predictions(buffer, tracker_.predict(), width, height, 0);
+  attach_predictions(buffer, tracker_.predict(frames), width, height, 0);
 }
 
 }  // namespace retinanet::gst

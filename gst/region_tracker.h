@@ -10,12 +10,15 @@
 //   - a frame without metas that was inferred: the tracks missed it, nothing is attached.
 // Given the frame's pixels, each fresh detection carries a colour descriptor of its box to the tracker
 // (gst/appearance.h), its appearance cue; without them the tracker associates by IoU and motion alone.
+// Frames dropped before this one (a gap in the timestamps, tracking/frame_clock.h) move the tracks on as if
+// they had been seen without detections.
 #pragma once
 
 #include <gst/gst.h>
 
 #include "common/image.h"
 #include "tracking/cadence.h"
+#include "tracking/frame_clock.h"
 #include "tracking/tracker.h"
 
 namespace retinanet::gst {
@@ -26,12 +29,13 @@ class RegionTracker {
   // the frame mapped (for the appearance cue), or null.
   void process(GstBuffer* buffer, int width, int height, const tracking::TrackerSettings& settings,
                const ImageView* pixels = nullptr);
-  // Forgets every track and the producer's rhythm (a flush, new caps); ids start again from 1.
+  // Forgets every track, the producer's rhythm and the timestamps (a flush, new caps); ids start again from 1.
   void reset();
 
  private:
   tracking::Tracker tracker_;
   tracking::Cadence cadence_;
+  tracking::FrameClock clock_;
 };
 
 }  // namespace retinanet::gst

@@ -12,6 +12,7 @@
 #include "tracking/appearance.h"
 #include "tracking/assignment.h"
 #include "tracking/cadence.h"
+#include "tracking/frame_clock.h"
 #include "tracking/kalman_box.h"
 #include "tracking/tracker.h"
 
@@ -203,6 +204,69 @@ TEST(Cadence, LearnsTheProducersInterval) {
   every.fresh();
   EXPECT_EQ(every.expected_gap(), 1u);
   EXPECT_EQ(every.empty(), rt::Cadence::Frame::kInferred);
+}
+
+// Frame periods from timestamps: drops count, jitter and the odd burst do not, the caps' rate plays no part.
+TEST(FrameClock, CountsDroppedFramesByTheMedianGap) {
+  constexpr uint64_t kPeriod = 40'000'000;  // 25 frames/s
+  rt::FrameClock clock;
+  EXPECT_EQ(clock.advance(std::nullopt, 31), 1u);
+  EXPECT_EQ(clock.advance(0, 31), 1u);  // the first timestamp: nothing to measure against
+  EXPECT_EQ(clock.period_ns(), 0u);
+  EXPECT_EQ(clock.advance(3 * kPeriod, 31), 1u);  // one gap seen: no period known before it
+  uint64_t t = 3 * kPeriod;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> jitter(-8'000'000, 8'000'000);  // +-20% of a period
+  for (int f = 0; f < 20; ++f) {
+    t += kPeriod;
+    EXPECT_EQ(clock.advance(t + jitter(rng), 31), 1u) << "frame " << f;
+  }
+  EXPECT_NEAR(static_cast<double>(clock.period_ns()), kPeriod, 8e6);
+  t += 4 * kPeriod;  // three frames dropped
+  EXPECT_EQ(clock.advance(t, 31), 4u);
+  t += kPeriod / 50;  // a burst: a frame right after another
+  EXPECT_EQ(clock.advance(t, 31), 1u);
+  t += kPeriod;
+  EXPECT_EQ(clock.advance(t, 31), 1u);
+  EXPECT_EQ(clock.advance(t + 1000 * kPeriod, 31), 31u);  // a camera away for 40 s: at most max_periods
+  EXPECT_EQ(clock.advance(t, 31), 1u);                     // time going back: a new start
+  EXPECT_EQ(clock.advance(std::nullopt, 31), 1u);          // no timestamp: one frame
+  clock.reset();
+  EXPECT_EQ(clock.period_ns(), 0u);
+  EXPECT_EQ(clock.advance(10 * kPeriod, 31), 1u);
+}
+
+// A detection after k frames is the same as k - 1 frames without detections and then the detection: boxes and
+// ids equal, and ages count the frames that passed.
+TEST(Tracker, AGapOfFramesEqualsThatManyFramesWithoutDetections) {
+  rt::Tracker gapped, stepped;
+  for (int f = 0; f < 8; ++f) {
+    gapped.update({obs(box_at(40 + 9.f * f, 100, 30, 30))});
+    stepped.update({obs(box_at(40 + 9.f * f, 100, 30, 30))});
+  }
+  // Frames 8 to 11 dropped: the next detection is frame 12's.
+  for (int f = 8; f < 12; ++f) stepped.predict();
+  const auto a = gapped.update({obs(box_at(40 + 9.f * 12, 100, 30, 30))}, 5);
+  const auto b = stepped.update({obs(box_at(40 + 9.f * 12, 100, 30, 30))});
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].id, b[0].id);
+  // Then a stale frame two periods on: the prediction has moved two frames, as the stepped tracker's.
+  const auto pa = gapped.predict(2);
+  stepped.predict();
+  const auto pb = stepped.predict();
+  ASSERT_EQ(pa.size(), 1u);
+  ASSERT_EQ(pb.size(), 1u);
+  EXPECT_FLOAT_EQ(pa[0].box.cx(), pb[0].box.cx());
+  EXPECT_FLOAT_EQ(pa[0].box.x1, pb[0].box.x1);
+  EXPECT_EQ(pa[0].frames_since_detection, 2u);
+  EXPECT_NEAR(pa[0].box.cx(), 40 + 9.f * 14, 3.f);
+  // A gap longer than max_age ends the track as max_age frames without detections would.
+  rt::TrackerSettings short_lived;
+  short_lived.max_age = 5;
+  gapped.set_settings(short_lived);
+  EXPECT_TRUE(gapped.predict(6).empty());
+  EXPECT_EQ(gapped.track_count(), 0u);
 }
 
 TEST(Tracker, KeepsIdsThroughACrossingAndNeverReusesThem) {

@@ -34,10 +34,13 @@ void Tracker::reset() {
   first_frame_ = true;
 }
 
-void Tracker::step_all() {
+void Tracker::step_all(unsigned frames) {
+  // A frame that was dropped is a frame without detections: as many prediction steps as frames passed (ages are
+  // counted in frames too), at most max_age + 1, past which no track survives anyway.
+  frames = std::clamp(frames, 1u, std::max(settings_.max_age, settings_.max_age + 1));
   for (Track& t : tracks_) {
-    t.filter.predict();
-    ++t.frames_since_detection;
+    for (unsigned i = 0; i < frames; ++i) t.filter.predict();
+    t.frames_since_detection += frames;
   }
 }
 
@@ -85,8 +88,8 @@ TrackedObject Tracker::view(const Track& t, bool predicted, int observation) con
   return out;
 }
 
-std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& observations) {
-  step_all();
+std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& observations, unsigned frames) {
+  step_all(frames);
   const int n_obs = static_cast<int>(observations.size());
   std::vector<int> track_of(n_obs, -1);    // observation -> track index
   std::vector<char> track_taken(tracks_.size(), 0);
@@ -268,8 +271,8 @@ std::vector<TrackedObject> Tracker::update(const std::vector<Observation>& obser
   return out;
 }
 
-std::vector<TrackedObject> Tracker::predict() {
-  step_all();
+std::vector<TrackedObject> Tracker::predict(unsigned frames) {
+  step_all(frames);
   tracks_.erase(std::remove_if(tracks_.begin(), tracks_.end(),
                                [&](const Track& t) { return t.frames_since_detection > settings_.max_age; }),
                 tracks_.end());

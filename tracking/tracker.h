@@ -116,14 +116,15 @@ class Tracker {
   void set_settings(const TrackerSettings& settings) { settings_ = settings; }
   const TrackerSettings& settings() const { return settings_; }
 
-  // A frame with fresh detections (possibly none): every track moves on one frame, then is associated. Returns
-  // the confirmed tracks matched on this frame, by increasing observation index, then the confirmed ones that
-  // missed it but at most coast_misses frames with detections in a row (predicted, observation -1), by id.
-  std::vector<TrackedObject> update(const std::vector<Observation>& observations);
+  // A frame with fresh detections (possibly none): every track moves on `frames` frames (more than 1: frames
+  // that were dropped before this one, tracking/frame_clock.h), then is associated. Returns the confirmed tracks
+  // matched on this frame, by increasing observation index, then the confirmed ones that missed it but at most
+  // coast_misses frames with detections in a row (predicted, observation -1), by id.
+  std::vector<TrackedObject> update(const std::vector<Observation>& observations, unsigned frames = 1);
 
-  // A frame without fresh detections: every track moves on one frame. Returns the confirmed tracks shown on the
-  // last frame with detections (matched, or coasting), with their predicted boxes, by increasing id.
-  std::vector<TrackedObject> predict();
+  // A frame without fresh detections: every track moves on `frames` frames. Returns the confirmed tracks shown on
+  // the last frame with detections (matched, or coasting), with their predicted boxes, by increasing id.
+  std::vector<TrackedObject> predict(unsigned frames = 1);
 
   // Forgets every track (a flush, a new stream); ids start again from 1.
   void reset();
@@ -149,7 +150,7 @@ class Tracker {
     std::vector<float> appearance;  // moving average of its clean detections' descriptors; empty: none yet
   };
 
-  void step_all();
+  void step_all(unsigned frames);
   void absorb(Track& track, const Observation& observation, bool clean);
   void learn_appearance(Track& track, const Observation& observation) const;
   TrackedObject view(const Track& track, bool predicted, int observation) const;

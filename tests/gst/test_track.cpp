@@ -63,7 +63,7 @@ class TrackHarness {
   std::vector<retinanet::gst::Region> push(const std::vector<retinanet::Detection>& detections, bool stale = false,
                                            bool foreign = false) {
     GstBuffer* in = gst_test::make_buffer(frame_, pts_);
-    pts_ += GST_SECOND / 15;
+    pts_ += kPeriod;
     if (foreign) {
       for (const retinanet::Detection& d : detections)
         gst_buffer_add_video_region_of_interest_meta(in, d.name.c_str(), static_cast<guint>(d.x1),
@@ -79,6 +79,11 @@ class TrackHarness {
     gst_buffer_unref(out);
     return regions;
   }
+  // Frames that never reach the element (dropped upstream): their time passes.
+  void drop(int frames) { pts_ += frames * kPeriod; }
+
+  // Frames 1/15 s apart, under caps that say 30/1: the element goes by the timestamps, not the caps' rate.
+  static constexpr GstClockTime kPeriod = GST_SECOND / 15;
 
  private:
   GstHarness* h_;
@@ -234,6 +239,29 @@ TEST(Track, PredictedBoxesMostlyOutsideTheFrameAreNotShown) {
       EXPECT_TRUE(regions.empty()) << "frame " << f;
     }
   }
+}
+
+// A leaky queue before the detector dropped three frames: the next frame's prediction is where the object got to
+// in the time that passed, not one frame on (which is 24 px behind, IoU 0.11); the tracker's age counts them too.
+TEST(Track, DroppedFramesMoveThePredictionsByTheTimeThatPassed) {
+  TrackHarness h;
+  retinanet::Detection last;
+  for (int f = 0; f < 10; ++f) {
+    last = detection(60 + 8.f * f, 120, 30);
+    ASSERT_EQ(h.push({last}).size(), 1u);
+  }
+  h.drop(3);  // frames 10, 11 and 12 never arrive
+  for (int f = 13; f < 16; ++f) {
+    const auto regions = h.push({last}, /*stale=*/true);
+    ASSERT_EQ(regions.size(), 1u) << "frame " << f;
+    EXPECT_TRUE(regions[0].predicted);
+    EXPECT_GT(iou(regions[0], detection(60 + 8.f * f, 120, 30)), 0.7f) << "frame " << f;
+  }
+  // Fresh again after another drop: the object is found where it is, with its id.
+  h.drop(2);
+  const auto regions = h.push({detection(60 + 8.f * 18, 120, 30)});
+  ASSERT_EQ(regions.size(), 1u);
+  EXPECT_EQ(regions[0].object_id, 1);
 }
 
 TEST(Track, FlushAndNewCapsStartAgain) {
