@@ -394,7 +394,7 @@ gst_retinanet_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 
   if (G_UNLIKELY (!self->impl || GST_VIDEO_INFO_WIDTH (&self->info) == 0))
     goto not_negotiated;
-  /* An empty GAP buffer holds no frame: nothing was seen, nothing moves. */
+  /* An empty GAP buffer holds no frame: nothing was seen (the next frame's timestamp moves the tracks on). */
   if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP) && gst_buffer_get_size (buffer) == 0)
     return GST_FLOW_OK;
 
