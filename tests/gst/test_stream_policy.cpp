@@ -165,7 +165,7 @@ TEST(StreamPolicy, ClassFilterChangeAppliesToCarriedFrames) {
 }
 
 TEST(StreamPolicy, ThresholdChangesAreSignalledOnInferredFramesOnlyWhenChanged) {
-  const Thresholds start{0.2f, 0.5f, 0};
+  const Thresholds start{0.2f, 0.5f, 0, {}, false};
   StreamPolicy policy(shapes_model(), start);
   StreamSettings settings = every(2);
   settings.thresholds = start;
@@ -174,22 +174,22 @@ TEST(StreamPolicy, ThresholdChangesAreSignalledOnInferredFramesOnlyWhenChanged) 
   EXPECT_FALSE(plan.update_thresholds) << "the detector was created with these";
 
   // Changed on a carried frame: nothing to tell the detector until the next inference.
-  settings.thresholds = {0.3f, 0.4f, 7};
+  settings.thresholds = {0.3f, 0.4f, 7, {}, false};
   plan = step(policy, settings, answer());
   EXPECT_FALSE(plan.infer);
   EXPECT_FALSE(plan.update_thresholds);
   plan = step(policy, settings, answer());
   EXPECT_TRUE(plan.infer);
   EXPECT_TRUE(plan.update_thresholds);
-  EXPECT_EQ(plan.detector, (Thresholds{0.3f, 0.4f, 7}));
+  EXPECT_EQ(plan.detector, (Thresholds{0.3f, 0.4f, 7, {}, false}));
   // Unchanged: not again.
   step(policy, settings, answer());
   plan = step(policy, settings, answer());
   EXPECT_TRUE(plan.infer);
   EXPECT_FALSE(plan.update_thresholds);
   // Each one alone counts, and back to the model's settings too.
-  for (const Thresholds& t : {Thresholds{0.35f, 0.4f, 7}, Thresholds{0.35f, 0.45f, 7}, Thresholds{0.35f, 0.45f, 8},
-                              Thresholds{-1, -1, 0}}) {
+  for (const Thresholds& t : {Thresholds{0.35f, 0.4f, 7, {}, false}, Thresholds{0.35f, 0.45f, 7, {}, false},
+                              Thresholds{0.35f, 0.45f, 8, {}, false}, Thresholds{-1, -1, 0, {}, false}}) {
     settings.thresholds = t;
     settings.interval = 1;
     plan = step(policy, settings, answer());
