@@ -72,7 +72,7 @@ TEST_F(Batch, MixedSizesKeepTheirOrderAndDetections) {
 
 TEST_F(Batch, ThresholdsPerFrame) {
   const Frame a = frame(120, 90, 10), b = frame(120, 90, 11);
-  const std::vector<Thresholds> thresholds = {{0.3f, 0.4f, 7}, {-1, -1, 0}};
+  const std::vector<Thresholds> thresholds = {{0.3f, 0.4f, 7, {}, false}, {-1, -1, 0, {}, false}};
   const std::vector<Detections> batched = detector_->detect_batch({a.view(), b.view(), a.view()},
                                                                   {thresholds[0], thresholds[1], thresholds[1]});
   ASSERT_EQ(batched.size(), 3u);
@@ -87,7 +87,7 @@ TEST_F(Batch, ThresholdsPerFrame) {
   detector_->set_thresholds(-1, -1, 0);
   ASSERT_EQ(alone.size(), batched[0].size());
   EXPECT_EQ(unmatched(alone, batched[0], 0.3f, 1e-4f, 0.999f), "");
-  EXPECT_THROW(detector_->detect_batch({a.view()}, {Thresholds{1.5f, -1, 0}}), ModelError);
+  EXPECT_THROW(detector_->detect_batch({a.view()}, {Thresholds{1.5f, -1, 0, {}, false}}), ModelError);
   EXPECT_THROW(detector_->detect_batch({a.view()}, {}), ModelError);
 }
 

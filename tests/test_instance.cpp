@@ -64,7 +64,7 @@ TEST_F(Instance, RunGivesTheDetectorsDetections) {
   expect_same(reference_->detect(f.view()), r.detections, "run");
   // Thresholds of the request, not the instance's.
   FrameRequest strict = request(f, 8);
-  strict.thresholds = {0.4f, -1, 3};
+  strict.thresholds = {0.4f, -1, 3, {}, false};
   const FrameResult s = stream->run(strict);
   EXPECT_LE(s.detections.size(), 3u);
   for (const Detection& d : s.detections) EXPECT_GE(d.score, 0.4f);

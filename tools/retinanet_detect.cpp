@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     // The command line's thresholds for every image (negative or zero: the model file's, as DetectorOptions).
-    retinanet::Thresholds thresholds{options.score_threshold, options.nms_threshold, options.max_detections};
+    retinanet::Thresholds thresholds{options.score_threshold, options.nms_threshold, options.max_detections, {},
+                                     false};
     try {
       thresholds.class_score = retinanet::parse_class_thresholds(class_thresholds, model);
     } catch (const retinanet::ModelError& e) {
